@@ -1,0 +1,6 @@
+enum BenchCommand {
+    // TODO: implement.
+    static func run(_ arguments: [String]) throws {
+        throw CommandLineError("not implemented yet")
+    }
+}

@@ -1,0 +1,6 @@
+enum TokenizeCommand {
+    // TODO: implement.
+    static func run(_ arguments: [String]) throws {
+        throw CommandLineError("not implemented yet")
+    }
+}
