@@ -1,0 +1,40 @@
+import Foundation
+
+/// A BGE-VL / CLIP model loaded from a Hugging Face snapshot directory: both towers and
+/// both projections of transformers' `CLIPModel`, computing in fp32.
+public struct CLIPModel: Sendable {
+    public let config: CLIPConfig
+    /// The dtypes the weights are stored in on disk; they are widened to fp32 on load.
+    public let storedDTypes: Set<TensorDType>
+    public let parameterCount: Int
+    let text: CLIPTextTransformer
+    let vision: CLIPVisionTransformer
+
+    /// Loads `config.json` and the safetensors weights in `directory`. Loading is strict:
+    /// a missing, unexpected or misshapen tensor is an error naming it.
+    public init(directory: URL) throws {
+        let config = try CLIPConfig(directory: directory)
+        let store = try WeightStore(directory: directory)
+        try self.init(config: config, store: store)
+    }
+
+    public init(config: CLIPConfig, store: WeightStore) throws(WeightsError) {
+        let reader = try WeightReader(store: store, config: config)
+        self.config = config
+        storedDTypes = Set(reader.table.keys.compactMap { store.info($0)?.dtype })
+        parameterCount = reader.table.values.reduce(0) { $0 + $1.reduce(1, *) }
+        text = try CLIPTextTransformer(reader: reader, config: config.text)
+        vision = try CLIPVisionTransformer(reader: reader, config: config.vision)
+    }
+
+    /// `get_text_features`: projected, unnormalised text features, `[batchSize, projection_dim]`.
+    public func textFeatures(_ tokens: TokenBatch, context: ComputeContext) throws(ModelInputError) -> Matrix {
+        try text.features(tokens, context: context)
+    }
+
+    /// `get_image_features`: projected, unnormalised image features, `[images, projection_dim]`,
+    /// from pixel values laid out `[images, channels, image_size, image_size]`.
+    public func imageFeatures(pixelValues: [Float], context: ComputeContext) throws(ModelInputError) -> Matrix {
+        try vision.features(pixelValues: pixelValues, context: context)
+    }
+}

@@ -1,0 +1,33 @@
+import CDNNL
+
+/// GEMM through oneDNN's `dnnl_sgemm` (Debian's libdnnl-dev, OpenMP build), whose
+/// just-in-time kernels use AVX-512 where the processor has it.
+public struct OneDNNBackend: GEMMBackend {
+    public init() {}
+
+    public var name: String { "onednn" }
+
+    public func multiply(
+        transposeA: Bool, transposeB: Bool,
+        m: Int, n: Int, k: Int,
+        alpha: Float,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        // dnnl_sgemm is row-major. It fails only on invalid arguments, which the callers
+        // in this package never pass (shapes are checked when the weights are loaded).
+        let status = dnnl_sgemm(
+            transposeA ? 84 : 78, transposeB ? 84 : 78,  // "T" or "N"
+            dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k),
+            alpha, a, dnnl_dim_t(lda), b, dnnl_dim_t(ldb),
+            beta, c, dnnl_dim_t(ldc)
+        )
+        precondition(status == dnnl_success, "dnnl_sgemm failed with status \(status.rawValue) for m=\(m) n=\(n) k=\(k)")
+    }
+
+    public func setThreadCount(_ count: Int) {
+        omp_set_num_threads(Int32(count))
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+@testable import MMRet
+
+/// Features of the fixture checkpoints against transformers 4.45.2's
+/// `get_text_features` / `get_image_features` on the same inputs.
+///
+/// Tolerance: max absolute difference 1e-4 and cosine similarity 0.99999 per row, the
+/// fp32 parity bound of this package. Each variant is compared with the reference that
+/// transformers computed from that variant's own file (F16 and BF16 weights widened to fp32).
+struct ModelParityTests {
+    static let variants = [
+        "legacy-pooling", "legacy-pooling-f16", "legacy-pooling-bf16", "legacy-pooling-sharded",
+        "eos-pooling", "eos-pooling-f16", "eos-pooling-bf16", "eos-pooling-sharded",
+    ]
+    static let maximumAbsoluteDifference: Float = 1e-4
+    static let minimumCosine: Float = 0.99999
+
+    struct Reference {
+        let tokens: TokenBatch
+        let pixelValues: [Float]
+        let textFeatures: Matrix
+        let imageFeatures: Matrix
+        let singleTextFeatures: Matrix
+
+        init(_ name: String) throws {
+            let file = try SafetensorsFile(url: TestFixtures.reference(name))
+            let idsShape = try #require(file.tensors["input_ids"]?.shape)
+            tokens = TokenBatch(
+                batchSize: idsShape[0], sequenceLength: idsShape[1],
+                ids: try file.integers("input_ids").map { Int32($0) },
+                attentionMask: try file.integers("attention_mask").map { Int32($0) }
+            )
+            pixelValues = try file.floats("pixel_values")
+            textFeatures = try Self.matrix(file, "text_features")
+            imageFeatures = try Self.matrix(file, "image_features")
+            singleTextFeatures = try Self.matrix(file, "text_features_single")
+        }
+
+        static func matrix(_ file: SafetensorsFile, _ name: String) throws -> Matrix {
+            let shape = try #require(file.tensors[name]?.shape)
+            return Matrix(rows: shape[0], columns: shape[1], values: try file.floats(name))
+        }
+    }
+
+    @Test(arguments: variants)
+    func textFeaturesMatchTransformers(variant: String) throws {
+        let model = try CLIPModel(directory: TestFixtures.model(variant))
+        let reference = try Reference(variant)
+        let features = try model.textFeatures(reference.tokens, context: ComputeContext())
+        expectClose(features, reference.textFeatures, label: "\(variant) text")
+    }
+
+    @Test(arguments: variants)
+    func imageFeaturesMatchTransformers(variant: String) throws {
+        let model = try CLIPModel(directory: TestFixtures.model(variant))
+        let reference = try Reference(variant)
+        let features = try model.imageFeatures(pixelValues: reference.pixelValues, context: ComputeContext())
+        expectClose(features, reference.imageFeatures, label: "\(variant) image")
+    }
+
+    @Test(arguments: ["legacy-pooling", "eos-pooling"])
+    func bothGEMMBackendsMatch(variant: String) throws {
+        let model = try CLIPModel(directory: TestFixtures.model(variant))
+        let reference = try Reference(variant)
+        for backend in [OpenBLASBackend() as any GEMMBackend, OneDNNBackend()] {
+            let context = ComputeContext(gemm: backend)
+            expectClose(try model.textFeatures(reference.tokens, context: context), reference.textFeatures, label: "\(variant) text \(backend.name)")
+            expectClose(try model.imageFeatures(pixelValues: reference.pixelValues, context: context), reference.imageFeatures, label: "\(variant) image \(backend.name)")
+        }
+    }
+
+    /// A text's features do not depend on the padding that batching adds: each row of the
+    /// padded batch equals that text run alone, and equals transformers' single-text run.
+    @Test(arguments: ["legacy-pooling", "eos-pooling"])
+    func paddingDoesNotChangeText(variant: String) throws {
+        let model = try CLIPModel(directory: TestFixtures.model(variant))
+        let reference = try Reference(variant)
+        let context = ComputeContext()
+        let batched = try model.textFeatures(reference.tokens, context: context)
+        for row in 0 ..< reference.tokens.batchSize {
+            let length = Int(reference.tokens.attentionMask[row * reference.tokens.sequenceLength ..< (row + 1) * reference.tokens.sequenceLength].reduce(0, +))
+            let start = row * reference.tokens.sequenceLength
+            let alone = TokenBatch(sequences: [Array(reference.tokens.ids[start ..< start + length])], paddingID: 0)
+            let single = try model.textFeatures(alone, context: context)
+            // The same kernels run on the same row; only the GEMM's blocking, which depends
+            // on the row count, may reorder a sum, so the bound is a few fp32 ulps of O(1)
+            // values, ten times tighter than the parity bound.
+            let difference = zip(single.values, batched.row(row)).map { abs($0 - $1) }.max() ?? 0
+            #expect(difference <= 1e-5, "\(variant) row \(row): alone vs in a padded batch differ by \(difference)")
+            expectClose(single, Matrix(rows: 1, columns: single.columns, values: reference.singleTextFeatures.row(row)), label: "\(variant) single text \(row)")
+        }
+    }
+
+    func expectClose(_ actual: Matrix, _ expected: Matrix, label: String) {
+        #expect(actual.rows == expected.rows && actual.columns == expected.columns, "\(label): shape \(actual.rows)x\(actual.columns) vs \(expected.rows)x\(expected.columns)")
+        guard actual.rows == expected.rows, actual.columns == expected.columns else { return }
+        for row in 0 ..< actual.rows {
+            let a = actual.row(row)
+            let b = expected.row(row)
+            var worst = (index: 0, difference: Float(0))
+            for index in a.indices where !(abs(a[index] - b[index]) <= worst.difference) {
+                worst = (index, abs(a[index] - b[index]))
+            }
+            #expect(worst.difference <= Self.maximumAbsoluteDifference,
+                    "\(label) row \(row) column \(worst.index): \(a[worst.index]) vs reference \(b[worst.index])")
+            let dot = zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            let norms = (a.reduce(0) { $0 + $1 * $1 } * b.reduce(0) { $0 + $1 * $1 }).squareRoot()
+            #expect(dot / norms >= Self.minimumCosine, "\(label) row \(row): cosine \(dot / norms)")
+        }
+    }
+}
