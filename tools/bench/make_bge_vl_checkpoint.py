@@ -164,6 +164,22 @@ def copy_tokenizer_files(out_dir: Path) -> None:
         print(f"skipping tokenizer files: none of {', '.join(TOKENIZER_FILE_NAMES)} is in {TOKENIZER_FIXTURE_DIR}")
 
 
+def replace_directory_contents(staging_dir: Path, out_dir: Path) -> None:
+    """Move every file of ``staging_dir`` into ``out_dir`` and delete weight files left from an earlier run.
+
+    Each file is swapped in with an atomic rename, so a benchmark that has the
+    old model.safetensors memory-mapped keeps reading the old file.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    new_names = {path.name for path in staging_dir.iterdir()}
+    for name in sorted(new_names):
+        os.replace(staging_dir / name, out_dir / name)
+    staging_dir.rmdir()
+    for stale in out_dir.glob("model*.safetensors*"):
+        if stale.name not in new_names:
+            stale.unlink()
+
+
 def main(argv) -> int:
     arguments = parse_arguments(argv)
     out_dir = arguments.out or REPO_ROOT / "bench-models" / arguments.size
@@ -181,10 +197,13 @@ def main(argv) -> int:
     text_scale, image_scale = check_feature_scale(model, config, generator)
 
     model.to(DTYPES[arguments.dtype])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir, safe_serialization=True)
-    CLIPImageProcessor(**IMAGE_PROCESSOR_SETTINGS).save_pretrained(out_dir)
-    copy_tokenizer_files(out_dir)
+    staging_dir = out_dir.parent / f".{out_dir.name}.partial"
+    if staging_dir.exists():
+        shutil.rmtree(staging_dir)
+    model.save_pretrained(staging_dir, safe_serialization=True)
+    CLIPImageProcessor(**IMAGE_PROCESSOR_SETTINGS).save_pretrained(staging_dir)
+    copy_tokenizer_files(staging_dir)
+    replace_directory_contents(staging_dir, out_dir)
 
     elapsed = time.monotonic() - start
     print(
