@@ -102,21 +102,36 @@ struct BPEModel: Sendable {
 
 /// Token ids of words already merged, shared by all threads that use one tokenizer.
 ///
-/// Like the Rust implementation's cache, it stops taking new words once it holds `capacity`
-/// of them, which bounds its memory on endless streams of new words.
+/// The entries are spread over `shardCount` locks by a cheap function of the word's bytes,
+/// so that threads of a batch rarely wait for each other. Like the Rust implementation's
+/// cache, each shard stops taking new words once full, which bounds memory on endless
+/// streams of new words.
 final class BPECache: Sendable {
-    static let capacity = 100_000
-    private let entries = Mutex<[String: [Int32]]>([:])
+    static let shardCount = 64
+    static let capacityPerShard = 2_000
+    private let shards: [Shard] = (0..<shardCount).map { _ in Shard() }
+
+    private final class Shard: Sendable {
+        let entries = Mutex<[String: [Int32]]>([:])
+    }
 
     func lookup(_ word: String) -> [Int32]? {
-        entries.withLock { $0[word] }
+        shards[Self.shard(of: word)].entries.withLock { $0[word] }
     }
 
     func store(_ word: String, _ ids: [Int32]) {
-        entries.withLock { entries in
-            if entries.count < Self.capacity {
+        shards[Self.shard(of: word)].entries.withLock { entries in
+            if entries.count < Self.capacityPerShard {
                 entries[word] = ids
             }
         }
+    }
+
+    private static func shard(of word: String) -> Int {
+        var hash = word.utf8.count
+        for byte in word.utf8.prefix(4) {
+            hash = hash &* 31 &+ Int(byte)
+        }
+        return hash & (shardCount - 1)
     }
 }
