@@ -42,6 +42,28 @@ struct CLIPNormalizer: Sendable {
         }
         guard hasWhitespace else { return }
 
+        if replacement.count <= 1 {
+            // The result is never longer than the input, so compact in place.
+            var write = 0
+            var inRun = false
+            for read in scalars.indices {
+                let scalar = scalars[read]
+                if flags[Int(scalar)] & CLIPUnicodeData.whitespace != 0 {
+                    if !inRun, let space = replacement.first {
+                        scalars[write] = space
+                        write += 1
+                    }
+                    inRun = true
+                } else {
+                    scalars[write] = scalar
+                    write += 1
+                    inRun = false
+                }
+            }
+            scalars.removeLast(scalars.count - write)
+            return
+        }
+
         var result: [UInt32] = []
         result.reserveCapacity(scalars.count)
         var inRun = false
