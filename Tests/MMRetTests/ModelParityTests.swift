@@ -23,15 +23,21 @@ struct ModelParityTests {
         let imageFeatures: Matrix
         let singleTextFeatures: Matrix
 
-        init(_ name: String) throws {
-            let file = try SafetensorsFile(url: TestFixtures.reference(name))
-            let idsShape = try #require(file.tensors["input_ids"]?.shape)
+        /// The expected features of `variant`, with the inputs that all variants of its
+        /// model share (stored with the plain F32 variant).
+        init(_ variant: String) throws {
+            let file = try SafetensorsFile(url: TestFixtures.reference(variant))
+            let model = ["-f16", "-bf16", "-sharded"].reduce(variant) { name, suffix in
+                name.hasSuffix(suffix) ? String(name.dropLast(suffix.count)) : name
+            }
+            let inputs = try SafetensorsFile(url: TestFixtures.reference(model))
+            let idsShape = try #require(inputs.tensors["input_ids"]?.shape)
             tokens = TokenBatch(
                 batchSize: idsShape[0], sequenceLength: idsShape[1],
-                ids: try file.integers("input_ids").map { Int32($0) },
-                attentionMask: try file.integers("attention_mask").map { Int32($0) }
+                ids: try inputs.integers("input_ids").map { Int32($0) },
+                attentionMask: try inputs.integers("attention_mask").map { Int32($0) }
             )
-            pixelValues = try file.floats("pixel_values")
+            pixelValues = try inputs.floats("pixel_values")
             textFeatures = try Self.matrix(file, "text_features")
             imageFeatures = try Self.matrix(file, "image_features")
             singleTextFeatures = try Self.matrix(file, "text_features_single")

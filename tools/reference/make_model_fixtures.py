@@ -14,8 +14,9 @@ It writes two models, each in four variants:
   features at ``argmax(input_ids)``, as it does for BGE-VL and
   openai/clip-vit-base-patch16. Most hyperparameters are transformers' defaults,
   so ``save_pretrained`` omits them from config.json.
-* ``eos-pooling``: text ``eos_token_id`` 999, so transformers pools at the first
-  position equal to ``eos_token_id``. Every hyperparameter that can differ from
+* ``eos-pooling``: text ``eos_token_id`` 500, so transformers pools at the first
+  position equal to ``eos_token_id``. Word ids above 500 occur in the texts, so
+  pooling at the largest id would pick another position and fail the test. Every hyperparameter that can differ from
   the default does (gelu, layer_norm_eps 1e-6, image 30 with patch 6,
   projection 16).
 
@@ -28,13 +29,15 @@ Variants, each a snapshot directory under Tests/MMRetTests/Fixtures/models/:
   three shards with ``model.safetensors.index.json``.
 
 For each variant, Tests/MMRetTests/Fixtures/reference/<variant>.safetensors
-holds the inputs and what transformers computes from that variant's files after
-loading them as float32 with eager attention:
+holds what transformers computes from that variant's files after loading them
+as float32 with eager attention. The inputs are stored once, in the reference
+file of the plain F32 variant ``<name>``, because all four variants share them:
 
 * ``input_ids`` I64 [4, L] and ``attention_mask`` I64 [4, L]: texts of 2, 5, 11
   and L tokens, where L is ``max_position_embeddings``. Each text starts with
-  id 998 and ends with id 999 (the largest id, like ``<|endoftext|>`` in CLIP's
-  vocabulary) and is right-padded with 999.
+  the model's start id and ends with its end id (for legacy-pooling 998 and 999,
+  the largest id, like ``<|endoftext|>`` in CLIP's vocabulary; for eos-pooling
+  499 and 500), and is right-padded with the end id.
 * ``pixel_values`` F32 [N, 3, S, S]: normal noise, except that the last image
   is constant -1.5.
 * ``text_features`` F32 [4, P]: ``get_text_features(input_ids, attention_mask)``.
@@ -99,6 +102,8 @@ MODEL_SPECS = {
             },
         },
         "image_count": 2,
+        "start_token_id": START_TOKEN_ID,
+        "end_token_id": END_TOKEN_ID,
         # Word ids stay below START_TOKEN_ID so that argmax(input_ids) finds the end token.
         "word_id_range": (3, 997),
     },
@@ -106,8 +111,8 @@ MODEL_SPECS = {
         "seed": 2002,
         "config": {
             "text_config": {
-                "eos_token_id": 999,
-                "bos_token_id": 998,
+                "eos_token_id": 500,
+                "bos_token_id": 499,
                 "pad_token_id": 1,
                 "vocab_size": 1000,
                 "hidden_size": 32,
@@ -131,8 +136,9 @@ MODEL_SPECS = {
             "projection_dim": 16,
         },
         "image_count": 3,
-        # NOTE: the end token 999 is also the largest id here, so argmax pooling picks the same position as
-        # first-eos pooling and these fixtures cannot tell the two apart. legacy-pooling covers the argmax branch.
+        "start_token_id": 499,
+        "end_token_id": 500,
+        # Word ids run past the end id, so pooling at the largest id would pick a word.
         "word_id_range": (2, 997),
     },
 }
@@ -183,18 +189,22 @@ def randomize_weights(model: torch.nn.Module, generator: torch.Generator) -> Non
         raise RuntimeError(f"randomize_weights left parameters at their initial values: {sorted(uncovered)}")
 
 
-def make_text_inputs(text_config, word_id_range, generator):
+def make_text_inputs(text_config, spec, generator):
     """Return ``(input_ids, attention_mask, lengths)`` for four right-padded texts."""
     max_length = text_config.max_position_embeddings
     lengths = [*TEXT_LENGTHS_BEFORE_MAX, max_length]
-    input_ids = torch.full((len(lengths), max_length), END_TOKEN_ID, dtype=torch.int64)
+    start_id, end_id = spec["start_token_id"], spec["end_token_id"]
+    input_ids = torch.full((len(lengths), max_length), end_id, dtype=torch.int64)
     attention_mask = torch.zeros((len(lengths), max_length), dtype=torch.int64)
 
-    low, high = word_id_range
+    low, high = spec["word_id_range"]
     for row, length in enumerate(lengths):
-        input_ids[row, 0] = START_TOKEN_ID
-        input_ids[row, 1 : length - 1] = torch.randint(low, high + 1, (length - 2,), generator=generator)
-        input_ids[row, length - 1] = END_TOKEN_ID
+        words = torch.randint(low, high + 1, (length - 2,), generator=generator)
+        # A word equal to the end id would move the pooling position; shift it off.
+        words[words == end_id] = end_id + 1
+        input_ids[row, 0] = start_id
+        input_ids[row, 1 : length - 1] = words
+        input_ids[row, length - 1] = end_id
         attention_mask[row, :length] = 1
     return input_ids, attention_mask, lengths
 
@@ -287,7 +297,7 @@ def write_model(name: str, spec: dict) -> None:
     randomize_weights(model, generator)
     state_names = list(model.state_dict())
 
-    input_ids, attention_mask, lengths = make_text_inputs(config.text_config, spec["word_id_range"], generator)
+    input_ids, attention_mask, lengths = make_text_inputs(config.text_config, spec, generator)
     pixel_values = make_pixel_values(config.vision_config, spec["image_count"], generator)
 
     variants = [(name + suffix, dtype, None) for suffix, dtype in VARIANT_DTYPES.items()]
@@ -327,12 +337,11 @@ def write_model(name: str, spec: dict) -> None:
         sdpa_difference = max(max_abs_difference(reference[key], sdpa_reference[key]) for key in reference)
         padding_difference = max_abs_difference(reference["text_features"], reference["text_features_single"])
 
-        tensors = {
-            "input_ids": input_ids.contiguous(),
-            "attention_mask": attention_mask.contiguous(),
-            "pixel_values": pixel_values.contiguous(),
-            **reference,
-        }
+        tensors = dict(reference)
+        if variant == name:
+            tensors["input_ids"] = input_ids.contiguous()
+            tensors["attention_mask"] = attention_mask.contiguous()
+            tensors["pixel_values"] = pixel_values.contiguous()
         REFERENCE_DIR.mkdir(parents=True, exist_ok=True)
         save_file(tensors, REFERENCE_DIR / f"{variant}.safetensors")
 
