@@ -1,6 +1,100 @@
+import Foundation
+import MMRet
+
+/// `mmret bench --model DIR`: image and text throughput of the fp32 forward pass on
+/// random inputs of the model's full size (image_size pixels, max_position_embeddings
+/// tokens). A benchmark, not a test: it checks no values, only that none is NaN.
 enum BenchCommand {
-    // TODO: implement.
     static func run(_ arguments: [String]) throws {
-        throw CommandLineError("not implemented yet")
+        var options = try CommandLineArguments(command: "bench", arguments: arguments, flagNames: [])
+        let directory = URL(fileURLWithPath: try options.required("model"))
+        let batch = try options.positiveInteger("batch", default: 32)
+        let iterations = try options.positiveInteger("iterations", default: 5)
+        let warmup = try options.positiveInteger("warmup", default: 1)
+        let threads = try options.positiveInteger("threads", default: ProcessInfo.processInfo.activeProcessorCount)
+        let modes = options.optional("mode") ?? "image,text"
+        try options.rejectUnused()
+        for mode in modes.split(separator: ",") where mode != "image" && mode != "text" {
+            throw CommandLineError("--mode takes image, text or both separated by a comma, got '\(mode)'")
+        }
+
+        let context = ComputeContext(threadCount: threads)
+        let loadStart = Date()
+        let model = try CLIPModel(directory: directory)
+        printDiagnostic("loaded \(directory.path) in \(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s; gemm \(context.gemm.name), \(threads) threads")
+
+        var generator = SplitMix64(seed: 42)
+        if modes.contains("image") {
+            let vision = model.config.vision
+            let count = batch * vision.numChannels * vision.imageSize * vision.imageSize
+            let pixels = (0 ..< count).map { _ in generator.nextUniform() * 4 - 2 }
+            let seconds = try measure(iterations: iterations, warmup: warmup) {
+                try model.imageFeatures(pixelValues: pixels, context: context)
+            }
+            print("mmret image fp32 batch=\(batch) threads=\(threads) images/s=\(String(format: "%.2f", Double(batch) / seconds)) gemm=\(context.gemm.name)")
+        }
+        if modes.contains("text") {
+            let tokens = randomTokens(batch: batch, config: model.config.text, generator: &generator)
+            let seconds = try measure(iterations: iterations, warmup: warmup) {
+                try model.textFeatures(tokens, context: context)
+            }
+            print("mmret text fp32 batch=\(batch) threads=\(threads) texts/s=\(String(format: "%.2f", Double(batch) / seconds)) gemm=\(context.gemm.name)")
+        }
+    }
+
+    /// Full-length sequences like the CLIP tokenizer's: a start token, random word ids,
+    /// and the end token as the largest id so that both pooling rules find it last.
+    static func randomTokens(batch: Int, config: CLIPTextConfig, generator: inout SplitMix64) -> TokenBatch {
+        let length = config.maxPositionEmbeddings
+        let endID = Int32(config.poolsAtLargestTokenID ? config.vocabSize - 1 : config.eosTokenID)
+        var sequences: [[Int32]] = []
+        for _ in 0 ..< batch {
+            var sequence = [Int32(config.bosTokenID)]
+            while sequence.count < length - 1 {
+                sequence.append(Int32(generator.next() % UInt64(max(1, config.vocabSize - 3))) + 1)
+            }
+            sequence.append(endID)
+            sequences.append(Array(sequence.prefix(length)))
+        }
+        return TokenBatch(sequences: sequences, paddingID: endID)
+    }
+
+    /// The median wall time of `iterations` runs after `warmup` untimed ones.
+    static func measure(iterations: Int, warmup: Int, _ body: () throws -> Matrix) throws -> Double {
+        var times: [Double] = []
+        for iteration in 0 ..< warmup + iterations {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let output = try body()
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            guard output.values.allSatisfy(\.isFinite) else {
+                throw CommandLineError("the forward pass produced NaN or Inf; the checkpoint's weights are not usable")
+            }
+            if iteration >= warmup {
+                times.append(seconds)
+            }
+        }
+        return times.sorted()[times.count / 2]
+    }
+}
+
+/// A small deterministic generator (SplitMix64) so that benchmark inputs repeat exactly.
+struct SplitMix64 {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A Float in [0, 1).
+    mutating func nextUniform() -> Float {
+        Float(next() >> 40) / Float(1 << 24)
     }
 }

@@ -6,8 +6,8 @@ let usage = """
 
     commands:
       info      --model DIR                 print a checkpoint's architecture
-      bench     --model DIR [--batch N] [--iterations N] [--threads N]
-                                            measure image and text throughput
+      bench     --model DIR [--batch N] [--iterations N] [--warmup N] [--threads N]
+                [--mode image,text]         measure fp32 image and text throughput
       tokenize  --model DIR --input FILE.jsonl [--max-length N] [--text-field NAME]
                                             print the token ids of each line as JSON
       bench-tokenizer --model DIR --input FILE.jsonl [--text-field NAME]
@@ -15,9 +15,14 @@ let usage = """
       help                                  print this text
     """
 
-/// Writes a diagnostic line to stderr; results go to stdout.
+/// Writes an error line to stderr; results go to stdout.
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+}
+
+/// Writes a progress or status line to stderr, keeping stdout for results.
+func printDiagnostic(_ message: String) {
+    FileHandle.standardError.write(Data("\(message)\n".utf8))
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -1,12 +1,32 @@
 import Foundation
 
+/// What a checkpoint directory holds, checked strictly against its config but without
+/// converting any weights: cheap even for BGE-VL-large.
+public struct CheckpointSummary: Sendable {
+    public let config: CLIPConfig
+    /// The dtypes the model's tensors are stored in on disk.
+    public let storedDTypes: Set<TensorDType>
+    public let parameterCount: Int
+
+    public init(directory: URL) throws {
+        let config = try CLIPConfig(directory: directory)
+        let store = try WeightStore(directory: directory)
+        self.init(config: config, reader: try WeightReader(store: store, config: config))
+    }
+
+    init(config: CLIPConfig, reader: WeightReader) {
+        self.config = config
+        storedDTypes = Set(reader.table.keys.compactMap { reader.store.info($0)?.dtype })
+        parameterCount = reader.table.values.reduce(0) { $0 + $1.reduce(1, *) }
+    }
+}
+
 /// A BGE-VL / CLIP model loaded from a Hugging Face snapshot directory: both towers and
 /// both projections of transformers' `CLIPModel`, computing in fp32.
 public struct CLIPModel: Sendable {
-    public let config: CLIPConfig
-    /// The dtypes the weights are stored in on disk; they are widened to fp32 on load.
-    public let storedDTypes: Set<TensorDType>
-    public let parameterCount: Int
+    /// The configuration, the dtypes on disk (widened to fp32 on load) and the size.
+    public let summary: CheckpointSummary
+    public var config: CLIPConfig { summary.config }
     let text: CLIPTextTransformer
     let vision: CLIPVisionTransformer
 
@@ -20,9 +40,7 @@ public struct CLIPModel: Sendable {
 
     public init(config: CLIPConfig, store: WeightStore) throws(WeightsError) {
         let reader = try WeightReader(store: store, config: config)
-        self.config = config
-        storedDTypes = Set(reader.table.keys.compactMap { store.info($0)?.dtype })
-        parameterCount = reader.table.values.reduce(0) { $0 + $1.reduce(1, *) }
+        summary = CheckpointSummary(config: config, reader: reader)
         text = try CLIPTextTransformer(reader: reader, config: config.text)
         vision = try CLIPVisionTransformer(reader: reader, config: config.vision)
     }

@@ -23,6 +23,13 @@ struct CLIPTextTransformer: Sendable {
     /// Projected text features, `[batchSize, projection_dim]`, not normalised.
     func features(_ tokens: TokenBatch, context: ComputeContext) throws(ModelInputError) -> Matrix {
         try validate(tokens)
+        return context.stackingShards(of: tokens.batchSize) { items, shardContext in
+            computeFeatures(tokens.slice(items), context: shardContext)
+        }
+    }
+
+    /// The features of validated tokens.
+    private func computeFeatures(_ tokens: TokenBatch, context: ComputeContext) -> Matrix {
         let length = tokens.sequenceLength
         let width = config.hiddenSize
 

@@ -37,6 +37,14 @@ struct CLIPVisionTransformer: Sendable {
             throw .pixelCountMismatch(expected: valuesPerImage, actual: pixelValues.count, imageSize: config.imageSize, channels: config.numChannels)
         }
         let images = pixelValues.count / valuesPerImage
+        let perImage = valuesPerImage
+        return context.stackingShards(of: images) { shard, shardContext in
+            computeFeatures(pixelValues: Array(pixelValues[shard.lowerBound * perImage ..< shard.upperBound * perImage]), images: shard.count, context: shardContext)
+        }
+    }
+
+    /// The features of `images` images whose pixel values have the right size.
+    private func computeFeatures(pixelValues: [Float], images: Int, context: ComputeContext) -> Matrix {
         let sequence = config.sequenceLength
         let width = config.hiddenSize
 

@@ -30,6 +30,12 @@ public struct TokenBatch: Sendable, Equatable {
         }
         self.init(batchSize: sequences.count, sequenceLength: length, ids: ids, attentionMask: mask)
     }
+
+    /// The sequences in `items`, with the same padded length.
+    public func slice(_ items: Range<Int>) -> TokenBatch {
+        let range = items.lowerBound * sequenceLength ..< items.upperBound * sequenceLength
+        return TokenBatch(batchSize: items.count, sequenceLength: sequenceLength, ids: Array(ids[range]), attentionMask: Array(attentionMask[range]))
+    }
 }
 
 /// Input that does not fit the model: names the row, the position and the limit.

@@ -26,6 +26,42 @@ public struct ComputeContext: Sendable {
         }
     }
 
+    /// Computes `body` on contiguous shards of `0..<count` items, one shard per thread,
+    /// each with a single-threaded context, and stacks the results' rows in order.
+    ///
+    /// Data parallelism over the batch beats splitting each GEMM across threads here:
+    /// the shards never synchronise, while threaded GEMMs pay a fork and join on every
+    /// small attention product, and an OpenMP team that spins after its region competes
+    /// with the element-wise kernels. With fewer items than threads, `body` runs once on
+    /// the whole range with this (multi-threaded) context.
+    public func stackingShards(of count: Int, _ body: (Range<Int>, ComputeContext) -> Matrix) -> Matrix {
+        guard threadCount > 1, count >= threadCount else {
+            return body(0 ..< count, self)
+        }
+        let shards = threadCount
+        var results = [Matrix?](repeating: nil, count: shards)
+        results.withUnsafeMutableBufferPointer { buffer in
+            let slots = UncheckedSendable(buffer.baseAddress!)
+            withoutActuallyEscaping(body) { body in
+                // Each shard writes only its own slot, and concurrentPerform returns after
+                // all of them.
+                let shared = UncheckedSendable(body)
+                let gemm = self.gemm
+                DispatchQueue.concurrentPerform(iterations: shards) { shard in
+                    let range = count * shard / shards ..< count * (shard + 1) / shards
+                    let context = ComputeContext(gemm: gemm, threadCount: 1)
+                    slots.value[shard] = shared.value(range, context)
+                }
+            }
+        }
+        // The calling thread ran one shard and so was set to one thread.
+        gemm.setThreadCount(threadCount)
+
+        let parts = results.compactMap { $0 }
+        let columns = parts.first?.columns ?? 0
+        return Matrix(rows: parts.reduce(0) { $0 + $1.rows }, columns: columns, values: parts.flatMap(\.values))
+    }
+
     /// Runs `body` over `0..<count` split into contiguous chunks, one per thread. Each
     /// call of `body` receives a half-open range and must touch only the rows it owns.
     public func parallelFor(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {

@@ -19,6 +19,8 @@ public protocol GEMMBackend: Sendable {
         c: UnsafeMutablePointer<Float>, ldc: Int
     )
 
-    /// Sets how many threads the library uses for one multiply.
+    /// Sets how many threads the library uses for one multiply called from the current
+    /// thread. Libraries with a per-thread setting (OpenMP's) apply it to the calling
+    /// thread only; others (OpenBLAS's pthreads build) apply it process-wide.
     func setThreadCount(_ count: Int)
 }
