@@ -5,8 +5,8 @@ import MMRet
 /// `mmret bench-tokenizer`: measures tokens per second of `CLIPTokenizer` on the texts of a
 /// JSON Lines file, at max_length 77.
 ///
-/// A first pass runs with an empty BPE cache (reported as cold); then `timedRuns` passes run
-/// single-threaded and `timedRuns` as a batch on every core, and the fastest of each is
+/// A first pass runs with an empty BPE cache and is reported as cold. Then `timedRuns` passes
+/// run single-threaded and `timedRuns` as a batch on every core, and the fastest of each is
 /// reported. tools/bench/tokenizer_bench.py measures the Python `tokenizers` library the same way.
 enum TokenizerBenchCommand {
     static let timedRuns = 5

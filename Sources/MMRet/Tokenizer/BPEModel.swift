@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// A word starts as one symbol per UTF-8 byte, the last one carrying the suffix. Then the
 /// adjacent pair with the lowest merge rank is merged, the leftmost one on ties, until no
-/// pair has a rank. This is the order of the Rust implementation's priority queue.
+/// pair has a rank. The golden corpus checks that this gives the ids of tokenizers 0.20.3.
 struct BPEModel: Sendable {
     /// Token string -> id.
     let vocabulary: [String: Int32]
@@ -103,9 +103,8 @@ struct BPEModel: Sendable {
 /// Token ids of words already merged, shared by all threads that use one tokenizer.
 ///
 /// The entries are spread over `shardCount` locks by a cheap function of the word's bytes,
-/// so that threads of a batch rarely wait for each other. Like the Rust implementation's
-/// cache, each shard stops taking new words once full, which bounds memory on endless
-/// streams of new words.
+/// so that threads of a batch rarely wait for each other. Each shard stops taking new words
+/// once full, which bounds memory on endless streams of new words.
 final class BPECache: Sendable {
     static let shardCount = 64
     static let capacityPerShard = 2_000

@@ -3,10 +3,10 @@ enum NormalizerStep: Sendable, Equatable {
     /// `{"type": "NFC"}`: canonical composition, with the Unicode data of tokenizers 0.20.
     case nfc
     /// `{"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": …}`: every run of
-    /// whitespace (Oniguruma's `\s`) becomes `replacement`.
+    /// whitespace (`\s` as the tokenizers library matches it) becomes `replacement`.
     case replaceWhitespace(replacement: [UInt32])
-    /// `{"type": "Lowercase"}`: Rust's `char::to_lowercase`, scalar by scalar, without the
-    /// context rules of `String.lowercased()` (a final capital sigma becomes σ, not ς).
+    /// `{"type": "Lowercase"}`: the tokenizers library's mapping, scalar by scalar, without
+    /// the context rules of `String.lowercased()` (a final capital sigma becomes σ, not ς).
     case lowercase
 }
 
@@ -200,8 +200,8 @@ struct CLIPNormalizer: Sendable {
         return data.compositions[UInt64(first) << 32 | UInt64(second)]
     }
 
-    /// The canonical composition algorithm: a scalar joins the last starter unless a scalar
-    /// between them is a starter or has a combining class at least as high as its own.
+    /// Composes canonically: a scalar joins the last starter unless a scalar between them is
+    /// a starter or has a combining class at least as high as its own.
     private func compose(_ scalars: [UInt32]) -> [UInt32] {
         var result: [UInt32] = []
         result.reserveCapacity(scalars.count)

@@ -174,7 +174,7 @@ public struct CLIPTokenizer: Sendable {
     /// Calls `body` with the pieces of `scalars` between added tokens (token id nil) and with
     /// each added token (its id), in order, until `body` returns false.
     ///
-    /// Matches are leftmost-longest, as with the Aho-Corasick automaton of the Rust library.
+    /// Matches are leftmost-longest: the earliest start wins, then the longest token there.
     private func forEachAddedTokenSplit(
         _ scalars: ArraySlice<UInt32>, tokens: [AddedToken], _ body: (ArraySlice<UInt32>, Int32?) -> Bool
     ) {

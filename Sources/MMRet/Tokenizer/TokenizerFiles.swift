@@ -72,10 +72,8 @@ enum TokenizerFiles {
                 throw .invalidValue(path: path, key: key, reason: "merge \(rank) '\(left) \(right)' makes '\(left + right)', which is not in the vocabulary")
             }
             let pairKey = UInt64(UInt32(bitPattern: leftId)) << 32 | UInt64(UInt32(bitPattern: rightId))
-            // The first occurrence of a pair keeps its rank, as in the Rust implementation.
-            if table[pairKey] == nil {
-                table[pairKey] = UInt64(rank) << 32 | UInt64(UInt32(bitPattern: mergedId))
-            }
+            // A repeated pair takes its last rank, as in tokenizers 0.20.3 (checked by hand).
+            table[pairKey] = UInt64(rank) << 32 | UInt64(UInt32(bitPattern: mergedId))
         }
         return table
     }
