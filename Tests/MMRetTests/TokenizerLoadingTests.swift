@@ -149,6 +149,22 @@ struct TokenizerLoadingTests {
         #expect(tokenizer.encode("a photo of a cat") == [49406, 320, 1125, 539, 320, 2368, 49407])
     }
 
+    @Test func unnormalizedAddedTokensMatchOriginalText() throws {
+        let (url, result) = try loadEdited(keepVocabulary: true) { root in
+            var tokens = root["added_tokens"] as? [[String: Any]] ?? []
+            for index in tokens.indices {
+                tokens[index]["normalized"] = false
+            }
+            root["added_tokens"] = tokens
+        }
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        let tokenizer = try result.get()
+        // Ids from tokenizers 0.20.3 with both added tokens set to "normalized": false.
+        #expect(tokenizer.encode("<|ENDOFTEXT|>") == [49406, 27, 347, 40786, 4160, 91, 285, 49407])
+        #expect(tokenizer.encode("a<|endoftext|>b") == [49406, 320, 49407, 321, 49407])
+        #expect(tokenizer.encode("<|startoftext|>X") == [49406, 49406, 343, 49407])
+    }
+
     @Test func mergeWithUnknownPartIsInvalid() throws {
         let (url, result) = try loadEdited { root in
             var model = root["model"] as? [String: Any] ?? [:]

@@ -160,6 +160,9 @@ private struct VocabularyFilesReader {
 
         var addedTokens: [AddedToken] = []
         func addToken(_ content: String, normalized: Bool, key: String, path: String) throws(TokenizerError) {
+            guard !content.isEmpty else {
+                throw .invalidValue(path: path, key: key, reason: "an added token cannot be empty")
+            }
             guard let id = vocabulary[content] else {
                 throw .invalidValue(path: path, key: key, reason: "'\(content)' is not in vocab.json")
             }
