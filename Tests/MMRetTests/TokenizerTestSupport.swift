@@ -32,7 +32,7 @@ enum TokenizerTestSupport {
         }
     }
 
-    /// A fresh empty directory under the system's temporary folder.
+    /// Creates a fresh empty directory under the system's temporary folder.
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("mmret-tokenizer-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -58,13 +58,13 @@ enum TokenizerTestSupport {
         var messages: [String] = []
         for golden in cases {
             let actual = tokenizer.encode(golden.text, maxLength: maxLength)
-            let wanted = expected(golden)
-            guard actual != wanted else { continue }
-            let position = (0..<min(actual.count, wanted.count)).first { actual[$0] != wanted[$0] } ?? min(actual.count, wanted.count)
+            let expectedIds = expected(golden)
+            guard actual != expectedIds else { continue }
+            let position = (0..<min(actual.count, expectedIds.count)).first { actual[$0] != expectedIds[$0] } ?? min(actual.count, expectedIds.count)
             let escaped = golden.text.unicodeScalars.map { $0.escaped(asASCII: true) }.joined()
             messages.append(
                 "line \(golden.lineNumber) text \"\(escaped)\" max_length \(maxLength): first difference at index \(position)\n"
-                    + "  expected \(wanted)\n  actual   \(actual)"
+                    + "  expected \(expectedIds)\n  actual   \(actual)"
             )
         }
         return messages

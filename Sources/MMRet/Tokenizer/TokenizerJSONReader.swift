@@ -34,6 +34,7 @@ struct TokenizerJSONReader {
 
     private func normalizerSteps(_ value: Any?, key: String) throws(TokenizerError) -> [NormalizerStep] {
         guard let value, !(value is NSNull) else { return [] }
+        let component = key == "normalizer" ? key : "normalizer at \(key)"
         let object = try self.object(value, key: key)
         let type = try string(object, "type", in: key)
         switch type {
@@ -53,14 +54,14 @@ struct TokenizerJSONReader {
             let content = try string(object, "content", in: key)
             guard pattern.count == 1, let regex = pattern["Regex"] as? String, regex == #"\s+"# else {
                 throw .unsupportedComponent(
-                    path: path, component: "normalizer at \(key)", found: "Replace with pattern \(describe(pattern))",
+                    path: path, component: component, found: "Replace with pattern \(describe(pattern))",
                     supported: Self.supportedNormalizers
                 )
             }
             return [.replaceWhitespace(replacement: content.unicodeScalars.map(\.value))]
         default:
             throw .unsupportedComponent(
-                path: path, component: "normalizer at \(key)", found: "'\(type)'", supported: Self.supportedNormalizers
+                path: path, component: component, found: "'\(type)'", supported: Self.supportedNormalizers
             )
         }
     }
@@ -152,7 +153,7 @@ struct TokenizerJSONReader {
         var pairs: [(String, String)] = []
         pairs.reserveCapacity(mergeItems.count)
         for (index, item) in mergeItems.enumerated() {
-            // tokenizers 0.20 writes [left, right]; older versions wrote "left right".
+            // Both forms are accepted: [left, right], as tokenizers 0.20.3 writes, and "left right".
             if let line = item as? String, let pair = TokenizerFiles.splitMerge(line[...]) {
                 pairs.append(pair)
             } else if let parts = item as? [Any], parts.count == 2, let left = parts[0] as? String, let right = parts[1] as? String {
