@@ -59,7 +59,7 @@ enum BenchCommand {
         return TokenBatch(sequences: sequences, paddingID: endID)
     }
 
-    /// The median wall time of `iterations` runs after `warmup` untimed ones.
+    /// Returns the median wall time of `iterations` runs after `warmup` untimed ones.
     static func measure(iterations: Int, warmup: Int, _ body: () throws -> Matrix) throws -> Double {
         var times: [Double] = []
         for iteration in 0 ..< warmup + iterations {
@@ -93,7 +93,7 @@ struct SplitMix64 {
         return z ^ (z >> 31)
     }
 
-    /// A Float in [0, 1).
+    /// Returns a Float in [0, 1).
     mutating func nextUniform() -> Float {
         Float(next() >> 40) / Float(1 << 24)
     }

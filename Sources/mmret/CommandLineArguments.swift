@@ -45,7 +45,7 @@ struct CommandLineArguments {
         }
     }
 
-    /// The value of `--name`, or an error that names the missing option.
+    /// Returns the value of `--name`, or throws an error that names the missing option.
     mutating func required(_ name: String) throws(CommandLineError) -> String {
         guard let value = optional(name) else {
             throw CommandLineError("'\(command)' needs --\(name)")
@@ -58,7 +58,7 @@ struct CommandLineArguments {
         return values[name]
     }
 
-    /// The value of `--name` as a positive integer, or `defaultValue` when it is absent.
+    /// Returns the value of `--name` as a positive integer, or `defaultValue` when it is absent.
     mutating func positiveInteger(_ name: String, default defaultValue: Int) throws(CommandLineError) -> Int {
         guard let text = optional(name) else { return defaultValue }
         guard let value = Int(text), value > 0 else {

@@ -25,7 +25,7 @@ struct ConfigTests {
         #expect(config.projectionDim == 16)
         #expect(config.text.hiddenAct == .gelu && config.vision.hiddenAct == .gelu)
         #expect(config.text.layerNormEps == 1e-6 && config.vision.layerNormEps == 1e-6)
-        #expect(config.text.eosTokenID == 999 && !config.text.poolsAtLargestTokenID)
+        #expect(config.text.eosTokenID == 500 && !config.text.poolsAtLargestTokenID)
         #expect(config.text.maxPositionEmbeddings == 20)
         #expect(config.vision.imageSize == 30 && config.vision.patchSize == 6)
     }

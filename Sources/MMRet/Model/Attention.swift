@@ -7,7 +7,7 @@ struct AttentionShape: Sendable {
     let sequence: Int
 }
 
-/// Which keys a query may attend to.
+/// The rule that selects the keys each query may attend to.
 enum AttentionMask: Sendable {
     /// Every key (the vision tower).
     case none
@@ -22,9 +22,9 @@ extension ComputeContext {
     /// Returns the heads' outputs concatenated, `[batch * sequence, width]`, before the
     /// output projection.
     ///
-    /// Masked keys get probability exactly zero, as transformers' additive mask of the
-    /// most negative float does; a query with no valid key (only a padding row can have
-    /// none) gets a zero output, which no unmasked row ever reads.
+    /// Masked keys get probability exactly zero, as with transformers' additive mask of
+    /// the most negative float. A query with no valid key gets a zero output. Only a
+    /// padding row can have none, and no unmasked row ever reads it.
     func attention(_ queryKeyValue: Matrix, shape: AttentionShape, headCount: Int, mask: AttentionMask) -> Matrix {
         let width = queryKeyValue.columns / 3
         let headWidth = width / headCount

@@ -17,9 +17,10 @@ public struct CLIPTextConfig: Sendable, Equatable {
 
     public init() {}
 
-    /// Older CLIP configs (openai/clip-*, BGE-VL) keep `eos_token_id` 2 from an early
-    /// tokenizer; transformers then pools at the largest token id, which is where
-    /// `<|endoftext|>` (the largest id of the CLIP vocabulary) sits.
+    /// Whether text features pool at the largest token id. Older CLIP configs
+    /// (openai/clip-*, BGE-VL) keep `eos_token_id` 2 from an early tokenizer, so
+    /// transformers pools at the largest id instead. That is where `<|endoftext|>`, the
+    /// largest id of the CLIP vocabulary, sits.
     public var poolsAtLargestTokenID: Bool { eosTokenID == 2 }
 }
 

@@ -1,7 +1,7 @@
 import Foundation
 
-/// What a checkpoint directory holds, checked strictly against its config but without
-/// converting any weights: cheap even for BGE-VL-large.
+/// The contents of a checkpoint directory, checked strictly against its config but without
+/// converting any weights, so it is cheap even for BGE-VL-large.
 public struct CheckpointSummary: Sendable {
     public let config: CLIPConfig
     /// The dtypes the model's tensors are stored in on disk.

@@ -28,7 +28,7 @@ struct CLIPTextTransformer: Sendable {
         }
     }
 
-    /// The features of validated tokens.
+    /// Computes the features of validated tokens.
     private func computeFeatures(_ tokens: TokenBatch, context: ComputeContext) -> Matrix {
         let length = tokens.sequenceLength
         let width = config.hiddenSize
@@ -58,10 +58,11 @@ struct CLIPTextTransformer: Sendable {
         return context.linear(normed, weight: projection, bias: [])
     }
 
-    /// The position whose hidden state becomes the text's embedding. With the legacy
-    /// `eos_token_id` 2, transformers takes the first position of the largest id in the row
-    /// (padding included); otherwise the first position holding `eos_token_id`, or 0 when
-    /// there is none (what `argmax` over an all-false row returns).
+    /// Returns the position whose hidden state becomes the text's embedding. With the
+    /// legacy `eos_token_id` 2, transformers takes the first position of the largest id in
+    /// the row, padding included. Otherwise it takes the first position that contains
+    /// `eos_token_id`, or 0 when there is none, which is what `argmax` over an all-false
+    /// row returns.
     func poolingPosition(_ tokens: TokenBatch, item: Int) -> Int {
         let row = tokens.ids[item * tokens.sequenceLength ..< (item + 1) * tokens.sequenceLength]
         if config.poolsAtLargestTokenID {

@@ -43,7 +43,7 @@ struct CLIPVisionTransformer: Sendable {
         }
     }
 
-    /// The features of `images` images whose pixel values have the right size.
+    /// Computes the features of `images` images whose pixel values have the right size.
     private func computeFeatures(pixelValues: [Float], images: Int, context: ComputeContext) -> Matrix {
         let sequence = config.sequenceLength
         let width = config.hiddenSize

@@ -38,12 +38,12 @@ enum CLIPWeightNames {
         ]
     }
 
-    /// The prefix of encoder layer `index`, such as `text_model.encoder.layers.3.`.
+    /// Returns the prefix of encoder layer `index`, such as `text_model.encoder.layers.3.`.
     static func layerPrefix(tower: String, index: Int) -> String {
         "\(tower).encoder.layers.\(index)."
     }
 
-    /// The tensors of one pre-norm encoder layer, relative to its prefix.
+    /// Returns the tensors of one pre-norm encoder layer, relative to its prefix.
     static func encoderLayer(hiddenSize: Int, intermediateSize: Int) -> [String: [Int]] {
         var table: [String: [Int]] = [:]
         for projection in ["q_proj", "k_proj", "v_proj", "out_proj"] {

@@ -31,7 +31,7 @@ public struct TokenBatch: Sendable, Equatable {
         self.init(batchSize: sequences.count, sequenceLength: length, ids: ids, attentionMask: mask)
     }
 
-    /// The sequences in `items`, with the same padded length.
+    /// Returns the sequences in `items`, with the same padded length.
     public func slice(_ items: Range<Int>) -> TokenBatch {
         let range = items.lowerBound * sequenceLength ..< items.upperBound * sequenceLength
         return TokenBatch(batchSize: items.count, sequenceLength: sequenceLength, ids: Array(ids[range]), attentionMask: Array(attentionMask[range]))

@@ -27,8 +27,8 @@ struct WeightReader {
         try store.floats(name, shape: shape(name))
     }
 
-    /// A tensor flattened to a matrix of `shape[0]` rows (an nn.Linear weight is
-    /// `[out, in]`; a convolution kernel becomes `[out, in * height * width]`).
+    /// Returns a tensor flattened to a matrix of `shape[0]` rows. An nn.Linear weight is
+    /// `[out, in]`, and a convolution kernel becomes `[out, in * height * width]`.
     func matrix(_ name: String) throws(WeightsError) -> Matrix {
         let shape = shape(name)
         let values = try store.floats(name, shape: shape)

@@ -1,8 +1,8 @@
 import Dispatch
 import Foundation
 
-/// Where the model's arithmetic runs: the GEMM backend and the number of threads used by
-/// both the backend and the element-wise kernels.
+/// The execution settings of the model's arithmetic: the GEMM backend and the number of
+/// threads that both the backend and the element-wise kernels use.
 public struct ComputeContext: Sendable {
     public let gemm: any GEMMBackend
     public let threadCount: Int
@@ -16,9 +16,9 @@ public struct ComputeContext: Sendable {
         gemm.setThreadCount(count)
     }
 
-    /// The backend named by the `MMRET_GEMM` environment variable ("openblas" or
-    /// "onednn"), or oneDNN, whose AVX-512 kernels outrun Debian's OpenBLAS (pinned to its
-    /// AVX2 Haswell kernels on some machines) on the benchmark in docs/benchmarks.md.
+    /// Returns the backend that the `MMRET_GEMM` environment variable names ("openblas" or
+    /// "onednn"), or else oneDNN. Its AVX-512 kernels outrun Debian's OpenBLAS, which some
+    /// machines pin to its AVX2 Haswell kernels, on the benchmark in docs/benchmarks.md.
     public static func defaultBackend() -> any GEMMBackend {
         switch ProcessInfo.processInfo.environment["MMRET_GEMM"] {
         case "openblas": OpenBLASBackend()
@@ -29,10 +29,10 @@ public struct ComputeContext: Sendable {
     /// Computes `body` on contiguous shards of `0..<count` items, one shard per thread,
     /// each with a single-threaded context, and stacks the results' rows in order.
     ///
-    /// Data parallelism over the batch beats splitting each GEMM across threads here:
-    /// the shards never synchronise, while threaded GEMMs pay a fork and join on every
-    /// small attention product, and an OpenMP team that spins after its region competes
-    /// with the element-wise kernels. With fewer items than threads, `body` runs once on
+    /// Data parallelism over the batch beats splitting each GEMM across threads, because
+    /// the shards never synchronise. Threaded GEMMs pay a fork and join on every small
+    /// attention product, and an OpenMP team that spins after its region competes with
+    /// the element-wise kernels. With fewer items than threads, `body` runs once on
     /// the whole range with this (multi-threaded) context.
     public func stackingShards(of count: Int, _ body: (Range<Int>, ComputeContext) -> Matrix) -> Matrix {
         guard threadCount > 1, count >= threadCount else {

@@ -7,7 +7,7 @@ public struct Matrix: Sendable, Equatable {
     /// `rows * columns` values, row after row.
     public var values: [Float]
 
-    /// A matrix of zeros.
+    /// Creates a matrix of zeros.
     public init(rows: Int, columns: Int) {
         precondition(rows >= 0 && columns >= 0, "matrix dimensions must not be negative")
         self.rows = rows
@@ -28,7 +28,7 @@ public struct Matrix: Sendable, Equatable {
         set { values[row * columns + column] = newValue }
     }
 
-    /// The values of one row, as a new array.
+    /// Returns the values of one row as a new array.
     public func row(_ index: Int) -> [Float] {
         Array(values[index * columns ..< (index + 1) * columns])
     }

@@ -16,8 +16,8 @@ public struct OneDNNBackend: GEMMBackend {
         beta: Float,
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        // dnnl_sgemm is row-major. It fails only on invalid arguments, which the callers
-        // in this package never pass (shapes are checked when the weights are loaded).
+        // dnnl_sgemm is row-major. It fails only on invalid arguments such as a leading
+        // dimension smaller than a row; callers pass shapes checked when the weights load.
         let status = dnnl_sgemm(
             transposeA ? 84 : 78, transposeB ? 84 : 78,  // "T" or "N"
             dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k),

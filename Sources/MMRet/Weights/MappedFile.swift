@@ -46,7 +46,7 @@ final class MappedFile: @unchecked Sendable {
         }
     }
 
-    /// The bytes in `range`, which the caller has checked lies within the file.
+    /// Returns the bytes in `range`, which the caller has checked lies within the file.
     func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
         precondition(range.lowerBound >= 0 && range.upperBound <= size, "byte range \(range) outside \(url.path) of \(size) bytes")
         guard let base else { return UnsafeRawBufferPointer(start: nil, count: 0) }

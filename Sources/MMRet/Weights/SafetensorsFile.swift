@@ -17,7 +17,7 @@ public enum TensorDType: String, Sendable {
     }
 }
 
-/// Where one tensor lies in a safetensors file.
+/// The location, dtype and shape of one tensor in a safetensors file.
 public struct TensorInfo: Sendable, Equatable {
     public let name: String
     public let dtype: TensorDType
@@ -129,7 +129,7 @@ public final class SafetensorsFile: Sendable {
         return result
     }
 
-    /// The tensor's values converted to Float, in row-major order.
+    /// Returns the tensor's values converted to Float, in row-major order.
     public func floats(_ name: String) throws(WeightsError) -> [Float] {
         guard let info = tensors[name] else {
             throw .missingTensor(name: name, expectedShape: [])
@@ -166,7 +166,7 @@ public final class SafetensorsFile: Sendable {
         }
     }
 
-    /// The values of an integer tensor (I64 or I32).
+    /// Returns the values of an integer tensor (I64 or I32).
     public func integers(_ name: String) throws(WeightsError) -> [Int] {
         guard let info = tensors[name] else {
             throw .missingTensor(name: name, expectedShape: [])

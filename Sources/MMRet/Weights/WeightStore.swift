@@ -6,7 +6,7 @@ public struct WeightStore: Sendable {
     public static let singleFileName = "model.safetensors"
     public static let indexFileName = "model.safetensors.index.json"
 
-    /// Every tensor in the checkpoint and the file that holds it.
+    /// Every tensor in the checkpoint and the file that contains it.
     private let locations: [String: SafetensorsFile]
 
     /// Opens the weights in `directory`, preferring the single file when both exist.
@@ -58,7 +58,7 @@ public struct WeightStore: Sendable {
         }
         for (shardName, shard) in shards {
             for name in shard.tensors.keys where locations[name] == nil {
-                throw .malformedIndex(path: index.path, reason: "\(shardName) holds '\(name)', which weight_map does not list")
+                throw .malformedIndex(path: index.path, reason: "\(shardName) contains '\(name)', which weight_map does not list")
             }
         }
         return locations
@@ -70,12 +70,12 @@ public struct WeightStore: Sendable {
         locations[name]?.tensors[name]
     }
 
-    /// The path of the file that holds `name`, for error messages.
+    /// Returns the path of the file that contains `name`, for error messages.
     public func path(of name: String) -> String {
         locations[name]?.url.path ?? "the checkpoint"
     }
 
-    /// The tensor's values as Float, after checking that its shape is `shape`.
+    /// Returns the tensor's values as Float after checking that its shape is `shape`.
     public func floats(_ name: String, shape: [Int]) throws(WeightsError) -> [Float] {
         guard let file = locations[name], let info = file.tensors[name] else {
             throw .missingTensor(name: name, expectedShape: shape)
