@@ -46,6 +46,11 @@ struct ConfigTests {
         #expect(error?.key == "text_config.hidden_size")
     }
 
+    @Test func oversizedIntegerIsRejected() throws {
+        let error = try configError(#"{"vision_config": {"image_size": 100000000000}}"#)
+        #expect(error?.key == "vision_config.image_size")
+    }
+
     @Test func unknownActivationIsRejected() throws {
         let error = try configError(#"{"vision_config": {"hidden_act": "relu"}}"#)
         #expect(error?.key == "vision_config.hidden_act")

@@ -95,6 +95,17 @@ struct WeightsLoadingTests {
         #expect(expected[0] == 20 && actual[0] == 16)
     }
 
+    @Test func excessiveLayerCountFailsFast() throws {
+        let directory = try copyOfCheckpoint()
+        let configURL = directory.appendingPathComponent("config.json")
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        var vision = try #require(config["vision_config"] as? [String: Any])
+        vision["num_hidden_layers"] = 1_000_000_000
+        config["vision_config"] = vision
+        try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+        #expect(loadError(directory) as? WeightsError == .missingTensor(name: "vision_model.encoder.layers.3.layer_norm1.weight", expectedShape: [24]))
+    }
+
     // MARK: - Malformed safetensors files
 
     func writeFile(_ bytes: [UInt8]) throws -> URL {

@@ -150,9 +150,11 @@ private struct ConfigReader {
     func integer(_ json: [String: Any], _ key: String, default defaultValue: Int) throws(ConfigError) -> Int {
         guard let value = json[key], !(value is NSNull) else { return defaultValue }
         guard let number = value as? NSNumber,
-              number.doubleValue.rounded() == number.doubleValue, abs(number.doubleValue) < 1e15
+              number.doubleValue.rounded() == number.doubleValue, abs(number.doubleValue) <= Double(Int32.max)
         else {
-            throw ConfigError(path: path, key: prefix + key, reason: "expected an integer, got \(value)")
+            // Every CLIP dimension and token id fits in 32 bits. The bound also keeps
+            // products such as (image_size / patch_size)² far from overflowing.
+            throw ConfigError(path: path, key: prefix + key, reason: "expected an integer of at most 32 bits, got \(value)")
         }
         return number.intValue
     }

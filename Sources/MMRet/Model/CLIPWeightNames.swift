@@ -38,9 +38,15 @@ enum CLIPWeightNames {
         ]
     }
 
+    /// Returns the prefix shared by all encoder layers of `tower`, such as
+    /// `text_model.encoder.layers.`.
+    static func layersPrefix(tower: String) -> String {
+        "\(tower).encoder.layers."
+    }
+
     /// Returns the prefix of encoder layer `index`, such as `text_model.encoder.layers.3.`.
     static func layerPrefix(tower: String, index: Int) -> String {
-        "\(tower).encoder.layers.\(index)."
+        layersPrefix(tower: tower) + "\(index)."
     }
 
     /// Returns the tensors of one pre-norm encoder layer, relative to its prefix.

@@ -8,6 +8,7 @@ struct WeightReader {
     /// table lacks (other than the ignored buffers), then a missing one, then a wrong shape.
     init(store: WeightStore, config: CLIPConfig) throws(WeightsError) {
         self.store = store
+        try Self.checkLayerCounts(store: store, config: config)
         table = CLIPWeightNames.all(config)
 
         for name in store.tensorNames where table[name] == nil && !CLIPWeightNames.ignoredTensors.contains(name) {
@@ -19,6 +20,29 @@ struct WeightReader {
             }
             guard info.shape == shape else {
                 throw .shapeMismatch(name: name, expected: shape, actual: info.shape, path: store.path(of: name))
+            }
+        }
+    }
+
+    /// Rejects a config that names more layers than the checkpoint has, before the table
+    /// of every layer's tensors is built: a corrupted `num_hidden_layers` of a billion would
+    /// otherwise cost minutes and gigabytes before the first missing tensor is reported.
+    private static func checkLayerCounts(store: WeightStore, config: CLIPConfig) throws(WeightsError) {
+        let towers = [
+            ("text_model", config.text.numHiddenLayers, config.text.hiddenSize),
+            ("vision_model", config.vision.numHiddenLayers, config.vision.hiddenSize),
+        ]
+        for (tower, layerCount, width) in towers {
+            let prefix = CLIPWeightNames.layersPrefix(tower: tower)
+            var storedLayers = 0
+            for name in store.tensorNames where name.hasPrefix(prefix) {
+                if let index = Int(name.dropFirst(prefix.count).prefix { $0 != "." }) {
+                    storedLayers = max(storedLayers, index + 1)
+                }
+            }
+            if layerCount > storedLayers {
+                let missing = CLIPWeightNames.layerPrefix(tower: tower, index: storedLayers) + "layer_norm1.weight"
+                throw .missingTensor(name: missing, expectedShape: [width])
             }
         }
     }
