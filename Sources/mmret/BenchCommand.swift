@@ -6,19 +6,22 @@ import MMRet
 /// tokens). A benchmark, not a test: it checks no values, only that none is NaN.
 enum BenchCommand {
     static func run(_ arguments: [String]) throws {
-        var options = try CommandLineArguments(command: "bench", arguments: arguments, flagNames: [])
-        let directory = URL(fileURLWithPath: try options.required("model"))
-        let batch = try options.positiveInteger("batch", default: 32)
-        let iterations = try options.positiveInteger("iterations", default: 5)
-        let warmup = try options.positiveInteger("warmup", default: 1)
-        let threads = try options.positiveInteger("threads", default: ProcessInfo.processInfo.activeProcessorCount)
-        let modes = options.optional("mode") ?? "image,text"
-        try options.rejectUnused()
-        for mode in modes.split(separator: ",") where mode != "image" && mode != "text" {
-            throw CommandLineError("--mode takes image, text or both separated by a comma, got '\(mode)'")
+        let options = try CommandLineArguments(
+            command: "bench", arguments: arguments,
+            valueOptions: ["model", "batch", "iterations", "warmup", "threads", "mode"]
+        )
+        let directory = try options.directory("model")
+        let batch = try options.integer("batch", default: 32)
+        let iterations = try options.integer("iterations", default: 5)
+        let warmup = try options.integer("warmup", default: 1, minimum: 0)
+        let threads = try options.integer("threads", default: ProcessInfo.processInfo.activeProcessorCount, maximum: 1024)
+        let modeText = options.optional("mode") ?? "image,text"
+        let modes = modeText.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard modes.allSatisfy({ $0 == "image" || $0 == "text" }) else {
+            throw CommandLineError("--mode takes image, text or image,text, got '\(modeText)'")
         }
 
-        let context = ComputeContext(threadCount: threads)
+        let context = ComputeContext(gemm: try gemmBackend(), threadCount: threads)
         let loadStart = Date()
         let model = try CLIPModel(directory: directory)
         printDiagnostic("loaded \(directory.path) in \(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s; gemm \(context.gemm.name), \(threads) threads")
@@ -40,6 +43,16 @@ enum BenchCommand {
             }
             print("mmret text fp32 batch=\(batch) threads=\(threads) texts/s=\(String(format: "%.2f", Double(batch) / seconds)) gemm=\(context.gemm.name)")
         }
+    }
+
+    /// Returns the backend that `MMRET_GEMM` names, rejecting names it does not know
+    /// rather than falling back silently.
+    static func gemmBackend() throws(CommandLineError) -> any GEMMBackend {
+        let name = ProcessInfo.processInfo.environment["MMRET_GEMM"]
+        if let name, ComputeContext.backend(named: name) == nil {
+            throw CommandLineError("MMRET_GEMM=\(name) is not a GEMM backend; use onednn or openblas")
+        }
+        return ComputeContext.defaultBackend()
     }
 
     /// Full-length sequences like the CLIP tokenizer's: a start token, random word ids,

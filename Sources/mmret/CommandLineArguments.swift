@@ -1,17 +1,21 @@
-/// The options and flags given to one subcommand, parsed from `--name value` and `--flag`.
+import Foundation
+
+/// The options and flags given to one subcommand, parsed from `--name value`,
+/// `--name=value` and `--flag`.
 ///
-/// Every lookup records the option name, so that `rejectUnused()` can report a misspelt
-/// or unsupported option instead of silently ignoring it.
+/// Every option the command accepts is declared up front, so that a misspelt name is
+/// reported as unknown (with the closest known name) before any required option is
+/// looked up.
 struct CommandLineArguments {
     let command: String
     private var values: [String: String] = [:]
     private var flags: Set<String> = []
-    private var used: Set<String> = []
 
-    /// Parses `arguments` (without the program and command names). `flagNames` lists the
-    /// options that take no value; every other `--name` consumes the next argument.
-    init(command: String, arguments: [String], flagNames: Set<String>) throws(CommandLineError) {
+    /// Parses `arguments` (without the program and command names). `valueOptions` take one
+    /// value each; `flagNames` take none.
+    init(command: String, arguments: [String], valueOptions: Set<String>, flagNames: Set<String> = []) throws(CommandLineError) {
         self.command = command
+        let known = valueOptions.union(flagNames)
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
@@ -24,61 +28,106 @@ struct CommandLineArguments {
                 inlineValue = String(name[name.index(after: equals)...])
                 name = String(name[..<equals])
             }
+            guard known.contains(name) else {
+                throw CommandLineError(Self.unknownOptionMessage(name, command: command, known: known))
+            }
+            guard values[name] == nil, !flags.contains(name) else {
+                throw CommandLineError("option --\(name) is given twice")
+            }
+
             if flagNames.contains(name) {
                 guard inlineValue == nil else {
                     throw CommandLineError("option --\(name) takes no value")
                 }
                 flags.insert(name)
                 index += 1
-                continue
-            }
-            if let inlineValue {
+            } else if let inlineValue {
                 values[name] = inlineValue
                 index += 1
-                continue
+            } else {
+                // A following option means the value was left out, not that the value
+                // starts with two dashes.
+                guard index + 1 < arguments.count, !arguments[index + 1].hasPrefix("--") else {
+                    throw CommandLineError("option --\(name) needs a value")
+                }
+                values[name] = arguments[index + 1]
+                index += 2
             }
-            guard index + 1 < arguments.count else {
-                throw CommandLineError("option --\(name) needs a value")
-            }
-            values[name] = arguments[index + 1]
-            index += 2
         }
     }
 
+    private static func unknownOptionMessage(_ name: String, command: String, known: Set<String>) -> String {
+        var message = "unknown option --\(name) for '\(command)'"
+        var closest: (name: String, distance: Int)?
+        for candidate in known.sorted() {
+            let distance = editDistance(candidate, name)
+            if distance <= 2, distance < closest?.distance ?? Int.max {
+                closest = (candidate, distance)
+            }
+        }
+        if let closest {
+            message += "; did you mean --\(closest.name)?"
+        }
+        return message + " (see 'mmret \(command) --help')"
+    }
+
+    /// Returns the Levenshtein distance between two option names.
+    private static func editDistance(_ first: String, _ second: String) -> Int {
+        let a = Array(first)
+        let b = Array(second)
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
+        var previous = Array(0 ... b.count)
+        for i in 1 ... a.count {
+            var current = [i] + [Int](repeating: 0, count: b.count)
+            for j in 1 ... b.count {
+                let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
     /// Returns the value of `--name`, or throws an error that names the missing option.
-    mutating func required(_ name: String) throws(CommandLineError) -> String {
-        guard let value = optional(name) else {
+    func required(_ name: String) throws(CommandLineError) -> String {
+        guard let value = values[name] else {
             throw CommandLineError("'\(command)' needs --\(name)")
         }
         return value
     }
 
-    mutating func optional(_ name: String) -> String? {
-        used.insert(name)
-        return values[name]
+    func optional(_ name: String) -> String? {
+        values[name]
     }
 
-    /// Returns the value of `--name` as a positive integer, or `defaultValue` when it is absent.
-    mutating func positiveInteger(_ name: String, default defaultValue: Int) throws(CommandLineError) -> Int {
-        guard let text = optional(name) else { return defaultValue }
-        guard let value = Int(text), value > 0 else {
-            throw CommandLineError("--\(name) must be a positive integer, got '\(text)'")
+    /// Returns the value of `--name` as an integer of at least `minimum` and at most
+    /// `maximum`, or `defaultValue` when it is absent.
+    func integer(_ name: String, default defaultValue: Int, minimum: Int = 1, maximum: Int = Int(Int32.max)) throws(CommandLineError) -> Int {
+        guard let text = values[name] else { return defaultValue }
+        guard let value = Int(text), value >= minimum, value <= maximum else {
+            throw CommandLineError("--\(name) must be an integer from \(minimum) to \(maximum), got '\(text)'")
         }
         return value
     }
 
-    mutating func flag(_ name: String) -> Bool {
-        used.insert(name)
-        return flags.contains(name)
+    func flag(_ name: String) -> Bool {
+        flags.contains(name)
     }
 
-    /// Rejects any option that the command did not look up.
-    func rejectUnused() throws(CommandLineError) {
-        let unknown = Set(values.keys).union(flags).subtracting(used).sorted()
-        guard unknown.isEmpty else {
-            let names = unknown.map { "--\($0)" }.joined(separator: ", ")
-            throw CommandLineError("unknown option \(names) for '\(command)'; see 'mmret help'")
+    /// Returns the directory named by `--name`, after checking that it exists and is a
+    /// directory, so that a mistyped path is reported as such rather than as a missing
+    /// file inside it.
+    func directory(_ name: String) throws(CommandLineError) -> URL {
+        let path = try required(name)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CommandLineError("--\(name) \(path): no such directory")
         }
+        guard isDirectory.boolValue else {
+            throw CommandLineError("--\(name) \(path) is a file; pass the model directory that contains it")
+        }
+        return URL(fileURLWithPath: path)
     }
 }
 

@@ -5,9 +5,8 @@ import MMRet
 /// the safetensors headers (no weights are converted).
 enum InfoCommand {
     static func run(_ arguments: [String]) throws {
-        var options = try CommandLineArguments(command: "info", arguments: arguments, flagNames: [])
-        let directory = URL(fileURLWithPath: try options.required("model"))
-        try options.rejectUnused()
+        let options = try CommandLineArguments(command: "info", arguments: arguments, valueOptions: ["model"])
+        let directory = try options.directory("model")
 
         let summary = try CheckpointSummary(directory: directory)
         let config = summary.config

@@ -7,14 +7,15 @@ import MMRet
 /// stdout empty instead of half-written.
 enum TokenizeCommand {
     static func run(_ arguments: [String]) throws {
-        var options = try CommandLineArguments(command: "tokenize", arguments: arguments, flagNames: [])
-        let modelPath = try options.required("model")
+        let options = try CommandLineArguments(
+            command: "tokenize", arguments: arguments, valueOptions: ["model", "input", "max-length", "text-field"]
+        )
+        let directory = try options.directory("model")
         let inputPath = try options.required("input")
-        let maxLength = try options.positiveInteger("max-length", default: CLIPTokenizer.defaultMaxLength)
+        let maxLength = try options.integer("max-length", default: CLIPTokenizer.defaultMaxLength)
         let textField = options.optional("text-field") ?? "text"
-        try options.rejectUnused()
 
-        let tokenizer = try CLIPTokenizer(directory: URL(fileURLWithPath: modelPath))
+        let tokenizer = try CLIPTokenizer(directory: directory)
         guard maxLength >= tokenizer.specialTokenCount else {
             throw CommandLineError(
                 "--max-length must be at least \(tokenizer.specialTokenCount), the number of special tokens, got \(maxLength)"

@@ -12,17 +12,18 @@ enum TokenizerBenchCommand {
     static let timedRuns = 5
 
     static func run(_ arguments: [String]) throws {
-        var options = try CommandLineArguments(command: "bench-tokenizer", arguments: arguments, flagNames: [])
-        let modelPath = try options.required("model")
-        let inputPath = try options.required("input")
+        let options = try CommandLineArguments(
+            command: "bench-tokenizer", arguments: arguments, valueOptions: ["model", "input", "text-field"]
+        )
+        let directory = try options.directory("model")
+        let input = URL(fileURLWithPath: try options.required("input"))
         let textField = options.optional("text-field") ?? "text"
-        try options.rejectUnused()
 
-        let texts = try JSONLines.readStrings(at: URL(fileURLWithPath: inputPath), field: textField)
+        let texts = try JSONLines.readStrings(at: input, field: textField)
         guard !texts.isEmpty else {
-            throw CommandLineError("\(inputPath) has no lines to tokenize")
+            throw BenchInputError(description: "\(input.path) contains no texts; give a JSON Lines file with one {\"\(textField)\": ...} object per line")
         }
-        let tokenizer = try CLIPTokenizer(directory: URL(fileURLWithPath: modelPath))
+        let tokenizer = try CLIPTokenizer(directory: directory)
         let threads = ProcessInfo.processInfo.activeProcessorCount
 
         let (tokenCount, coldSeconds) = measure { encodeSingly(texts, tokenizer) }
@@ -37,6 +38,11 @@ enum TokenizerBenchCommand {
         print(line("single thread, cold cache", tokenCount, coldSeconds))
         print(line("single thread", tokenCount, singleSeconds))
         print(line("batch, \(threads) threads", tokenCount, batchSeconds))
+    }
+
+    /// An input file with nothing to measure: a data error (exit status 1), not a usage error.
+    struct BenchInputError: Error, CustomStringConvertible {
+        let description: String
     }
 
     private static func encodeSingly(_ texts: [String], _ tokenizer: CLIPTokenizer) -> Int {

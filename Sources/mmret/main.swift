@@ -5,14 +5,26 @@ let usage = """
     usage: mmret <command> [options]
 
     commands:
-      info      --model DIR                 print a checkpoint's architecture
-      bench     --model DIR [--batch N] [--iterations N] [--warmup N] [--threads N]
-                [--mode image,text]         measure fp32 image and text throughput
-      tokenize  --model DIR --input FILE.jsonl [--max-length N] [--text-field NAME]
-                                            print the token ids of each line as JSON
+      info --model DIR
+          Print a checkpoint's architecture, parameter count and stored dtype.
+      tokenize --model DIR --input FILE.jsonl [--max-length N] [--text-field NAME]
+          Print the token ids of each line's text as one JSON array per line.
+          --max-length: ids per text, special tokens included (default 77)
+          --text-field: the JSON field that holds the text (default "text")
+      bench --model DIR [--batch N] [--iterations N] [--warmup N] [--threads N] [--mode MODES]
+          Measure fp32 images/s and texts/s on random full-size inputs.
+          --batch: inputs per forward pass (default 32)
+          --iterations: timed passes, the median is printed (default 5)
+          --warmup: untimed passes first (default 1)
+          --threads: threads for GEMM and kernels (default: all cores)
+          --mode: image, text or image,text (default image,text)
       bench-tokenizer --model DIR --input FILE.jsonl [--text-field NAME]
-                                            measure tokenizer throughput
-      help                                  print this text
+          Measure tokenizer tokens/s on one thread and as a batch on all cores.
+      help
+          Print this text. `mmret <command> --help` prints it too.
+
+    Results go to stdout, progress and errors to stderr. MMRET_GEMM=onednn (default) or
+    openblas selects the matrix-multiply library.
     """
 
 /// Writes an error line to stderr; results go to stdout.
@@ -26,11 +38,15 @@ func printDiagnostic(_ message: String) {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-guard let command = arguments.first, command != "help", command != "--help", command != "-h" else {
-    print(usage)
-    exit(arguments.isEmpty ? 2 : 0)
+guard let command = arguments.first else {
+    FileHandle.standardError.write(Data((usage + "\n").utf8))
+    exit(2)
 }
 let options = Array(arguments.dropFirst())
+if ["help", "--help", "-h"].contains(command) || options.contains("--help") || options.contains("-h") {
+    print(usage)
+    exit(0)
+}
 
 do {
     switch command {

@@ -4,43 +4,8 @@ import Testing
 
 /// JSON Lines reading and the `mmret tokenize` command, run as a subprocess.
 struct TokenizerCommandTests {
-    /// The `mmret` binary that `swift build --build-tests` puts next to the test bundle.
-    static let binary: URL? = {
-        var directory = Bundle.main.bundleURL
-        for _ in 0..<3 {
-            let candidate = directory.appendingPathComponent("mmret")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) {
-                return candidate
-            }
-            directory = directory.deletingLastPathComponent()
-        }
-        return nil
-    }()
-
-    struct Run {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    private func run(_ arguments: [String]) throws -> Run {
-        let binary = try #require(Self.binary, "mmret binary not found next to \(Bundle.main.bundleURL.path); build it first")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus,
-            stdout: String(decoding: output, as: UTF8.self),
-            stderr: String(decoding: errors, as: UTF8.self)
-        )
+    private func run(_ arguments: [String]) throws -> CommandRun {
+        try CommandRun(arguments)
     }
 
     private func writeFile(_ bytes: [UInt8], in directory: URL, name: String = "input.jsonl") throws -> URL {
@@ -89,6 +54,21 @@ struct TokenizerCommandTests {
         let array = try writeFile(Array("[1, 2]\n".utf8), in: directory, name: "array.jsonl")
         #expect(throws: JSONLinesError.notAnObject(path: array.path, line: 1)) {
             try JSONLines.readObjects(at: array)
+        }
+    }
+
+    @Test func jsonLinesIgnoresTrailingBlankLines() throws {
+        let directory = try TokenizerTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = try writeFile(Array("{\"text\": \"a\"}\n{\"text\": \"b\"}\n\n \r\n\n".utf8), in: directory)
+        #expect(try JSONLines.readStrings(at: url, field: "text") == ["a", "b"])
+    }
+
+    @Test func jsonLinesRejectsDirectory() throws {
+        let directory = try TokenizerTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(throws: JSONLinesError.unreadableFile(path: directory.path, reason: "it is a directory, not a JSON Lines file")) {
+            try JSONLines.readObjects(at: directory)
         }
     }
 

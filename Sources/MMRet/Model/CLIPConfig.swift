@@ -56,6 +56,12 @@ public struct CLIPConfig: Sendable, Equatable {
     /// and ignoring keys the forward pass does not use (architectures, torch_dtype, ...).
     public init(directory: URL) throws(ConfigError) {
         let url = directory.appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ConfigError(
+                path: url.path, key: nil,
+                reason: "the file is missing; a model directory is a Hugging Face snapshot with config.json and model.safetensors"
+            )
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url)

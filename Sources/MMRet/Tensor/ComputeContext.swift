@@ -10,7 +10,8 @@ public struct ComputeContext: Sendable {
     /// Creates a context and sets the backend's thread count. `threadCount` defaults to
     /// the number of active processors.
     public init(gemm: any GEMMBackend = ComputeContext.defaultBackend(), threadCount: Int? = nil) {
-        let count = max(1, threadCount ?? ProcessInfo.processInfo.activeProcessorCount)
+        // The BLAS libraries take the count as a C int.
+        let count = min(max(1, threadCount ?? ProcessInfo.processInfo.activeProcessorCount), Int(Int32.max))
         self.gemm = gemm
         self.threadCount = count
         gemm.setThreadCount(count)
@@ -20,9 +21,15 @@ public struct ComputeContext: Sendable {
     /// "onednn"), or else oneDNN. Its AVX-512 kernels outrun Debian's OpenBLAS, which some
     /// machines pin to its AVX2 Haswell kernels, on the benchmark in docs/benchmarks.md.
     public static func defaultBackend() -> any GEMMBackend {
-        switch ProcessInfo.processInfo.environment["MMRET_GEMM"] {
+        backend(named: ProcessInfo.processInfo.environment["MMRET_GEMM"] ?? "onednn") ?? OneDNNBackend()
+    }
+
+    /// Returns the backend called `name` ("onednn" or "openblas"), or nil for another name.
+    public static func backend(named name: String) -> (any GEMMBackend)? {
+        switch name {
+        case "onednn": OneDNNBackend()
         case "openblas": OpenBLASBackend()
-        default: OneDNNBackend()
+        default: nil
         }
     }
 

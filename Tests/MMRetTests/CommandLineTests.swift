@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// The `mmret` commands as a user runs them: results on stdout, errors on stderr with
+/// `error:`, exit status 2 for usage errors and 1 for bad data.
+struct CommandLineTests {
+    let model = TestFixtures.model("eos-pooling-f16").path
+
+    @Test func infoPrintsArchitecture() throws {
+        let run = try CommandRun(["info", "--model", model])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("width 32, 2 layers, 2 heads, MLP 48, gelu"))
+        #expect(run.stdout.contains("image 30x30, patch 6 (26 tokens"))
+        #expect(run.stdout.contains("pooling at the first eos_token_id 500"))
+        #expect(run.stdout.contains("stored as F16"))
+        #expect(run.stdout.contains("projection:  16"))
+    }
+
+    @Test func benchPrintsBothRates() throws {
+        let run = try CommandRun(["bench", "--model", model, "--batch", "3", "--iterations", "1", "--warmup", "0", "--threads", "2"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.first?.hasPrefix("mmret image fp32 batch=3 threads=2 images/s=") == true)
+        #expect(lines.last?.hasPrefix("mmret text fp32 batch=3 threads=2 texts/s=") == true)
+        #expect(run.stderr.contains("gemm onednn, 2 threads"))
+    }
+
+    @Test func benchTextModeOnly() throws {
+        let run = try CommandRun(["bench", "--model", model, "--mode", "text", "--iterations", "1"], environment: ["MMRET_GEMM": "openblas"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.hasPrefix("mmret text fp32"))
+        #expect(run.stdout.contains("gemm=openblas"))
+        #expect(!run.stdout.contains("image"))
+    }
+
+    /// Usage errors: each exits with 2, prints nothing on stdout and names the problem.
+    @Test(arguments: [
+        (["info", "--modle", "x"], "unknown option --modle for 'info'; did you mean --model?"),
+        (["info", "--model"], "option --model needs a value"),
+        (["info", "--model", "--batch", "4"], "option --model needs a value"),
+        (["info", "--model", "a", "--model", "b"], "option --model is given twice"),
+        (["info"], "'info' needs --model"),
+        (["info", "--model", "/nonexistent/model"], "--model /nonexistent/model: no such directory"),
+        (["bench", "--model", ".", "--mode", ""], "--mode takes image, text or image,text, got ''"),
+        (["bench", "--model", ".", "--threads", "99999999"], "--threads must be an integer from 1 to 1024"),
+        (["bench", "--model", ".", "--batch", "four"], "--batch must be an integer from 1"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
+    ])
+    func usageErrorExitsWithTwo(arguments: [String], message: String) throws {
+        let run = try CommandRun(arguments)
+        #expect(run.status == 2)
+        #expect(run.stdout.isEmpty)
+        #expect(run.stderr.hasPrefix("error: "))
+        #expect(run.stderr.contains(message), "\(run.stderr)")
+    }
+
+    @Test func unknownGEMMBackendIsRejected() throws {
+        let run = try CommandRun(["bench", "--model", model], environment: ["MMRET_GEMM": "mkl"])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("MMRET_GEMM=mkl is not a GEMM backend; use onednn or openblas"))
+    }
+
+    @Test func directoryWithoutConfigNamesIt() throws {
+        let tokenizerOnly = TestFixtures.root.appendingPathComponent("clip-tokenizer").path
+        let run = try CommandRun(["info", "--model", tokenizerOnly])
+        #expect(run.status == 1)
+        #expect(run.stdout.isEmpty)
+        #expect(run.stderr.contains("\(tokenizerOnly)/config.json: the file is missing"))
+    }
+
+    @Test func helpPrintsUsageEverywhere() throws {
+        for arguments in [["help"], ["--help"], ["bench", "--help"], ["tokenize", "-h"]] {
+            let run = try CommandRun(arguments)
+            #expect(run.status == 0, "\(arguments)")
+            #expect(run.stdout.hasPrefix("usage: mmret <command>"), "\(arguments)")
+        }
+        let bare = try CommandRun([])
+        #expect(bare.status == 2)
+        #expect(bare.stdout.isEmpty)
+        #expect(bare.stderr.hasPrefix("usage: mmret <command>"))
+    }
+}
