@@ -19,7 +19,7 @@ public enum JSONLinesError: Error, CustomStringConvertible, Equatable {
         case .emptyLine(let path, let line):
             return "\(path):\(line): empty line; JSON Lines needs one JSON object on every line"
         case .invalidJSON(let path, let line, let reason):
-            return "\(path):\(line): invalid JSON (\(reason))"
+            return "\(path):\(line): invalid JSON (\(reason)); each line must be one complete JSON object"
         case .notAnObject(let path, let line):
             return "\(path):\(line): expected a JSON object"
         case .missingField(let path, let line, let field):
@@ -39,21 +39,37 @@ public struct JSONLinesRecord {
 
 /// Reads JSON Lines files: UTF-8 text with one JSON object per line.
 ///
-/// A final newline is optional, a trailing `\r` on a line is dropped and a UTF-8 byte order
-/// mark at the start is skipped. Every other line must hold one JSON object, so an empty
-/// line is an error rather than silently shifting the line-to-result correspondence.
+/// A final newline is optional, blank lines at the end are ignored, a trailing `\r` on a
+/// line is dropped and a UTF-8 byte order mark at the start is skipped. Every other line
+/// must contain one JSON object, so an empty line before the last record is an error
+/// rather than silently shifting the line-to-result correspondence.
 public enum JSONLines {
     /// Returns every object of the file at `url`, in file order.
     public static func readObjects(at url: URL) throws(JSONLinesError) -> [JSONLinesRecord] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw .unreadableFile(path: url.path, reason: "no such file")
+        }
+        guard !isDirectory.boolValue else {
+            throw .unreadableFile(path: url.path, reason: "it is a directory, not a JSON Lines file")
+        }
+        // A file handle also reads devices and pipes such as /dev/stdin.
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            data = try handle.readToEnd() ?? Data()
         } catch {
             throw .unreadableFile(path: url.path, reason: error.localizedDescription)
         }
         var bytes = [UInt8](data)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
             bytes.removeFirst(3)
+        }
+
+        // Blank lines at the end of the file (an editor's extra newline) carry no record.
+        while let last = bytes.last, [0x0A, 0x0D, 0x20, 0x09].contains(last) {
+            bytes.removeLast()
         }
 
         var records: [JSONLinesRecord] = []
@@ -99,7 +115,10 @@ public enum JSONLines {
         do {
             value = try JSONSerialization.jsonObject(with: Data(line), options: [.fragmentsAllowed])
         } catch {
-            throw .invalidJSON(path: path, line: number, reason: error.localizedDescription)
+            // Foundation's localized text is generic; the debug description names the
+            // character and column.
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+            throw .invalidJSON(path: path, line: number, reason: detail ?? error.localizedDescription)
         }
         guard let object = value as? [String: Any] else {
             throw .notAnObject(path: path, line: number)
