@@ -32,14 +32,20 @@ extension ComputeContext {
         let stride = queryKeyValue.columns
         let scale = 1 / Float(headWidth).squareRoot()
         var output = Matrix(rows: queryKeyValue.rows, columns: width)
-        var scores = [Float](repeating: 0, count: sequence * sequence)
 
         queryKeyValue.values.withUnsafeBufferPointer { projections in
             output.values.withUnsafeMutableBufferPointer { outputBuffer in
-                scores.withUnsafeMutableBufferPointer { scoreBuffer in
-                    for item in 0 ..< shape.batch {
-                        let rows = projections.baseAddress! + item * sequence * stride
-                        for head in 0 ..< headCount {
+                // Each (sequence, head) pair reads its own columns of the projections and
+                // writes its own columns of the output, so the pairs run in parallel.
+                let buffers = UncheckedSendable((projections.baseAddress!, outputBuffer.baseAddress!))
+                parallelFor(shape.batch * headCount) { pairs in
+                    let (projections, output) = buffers.value
+                    var scores = [Float](repeating: 0, count: sequence * sequence)
+                    scores.withUnsafeMutableBufferPointer { scoreBuffer in
+                        for pair in pairs {
+                            let item = pair / headCount
+                            let head = pair % headCount
+                            let rows = projections + item * sequence * stride
                             let queries = rows + head * headWidth
                             let keys = rows + width + head * headWidth
                             let values = rows + 2 * width + head * headWidth
@@ -55,7 +61,7 @@ extension ComputeContext {
                                 transposeA: false, transposeB: false,
                                 m: sequence, n: headWidth, k: sequence,
                                 alpha: 1, a: scoreBuffer.baseAddress!, lda: sequence, b: values, ldb: stride,
-                                beta: 0, c: outputBuffer.baseAddress! + item * sequence * width + head * headWidth, ldc: width
+                                beta: 0, c: output + item * sequence * width + head * headWidth, ldc: width
                             )
                         }
                     }
@@ -68,42 +74,39 @@ extension ComputeContext {
     /// Turns each row of the `sequence × sequence` score matrix into probabilities over
     /// the keys that `mask` allows for sequence `item`.
     private func maskedSoftmax(_ scores: UnsafeMutablePointer<Float>, item: Int, sequence: Int, mask: AttentionMask) {
-        let valid: [Bool]? = switch mask {
+        let keyIsValid: ArraySlice<Bool>? = switch mask {
         case .none: nil
-        case let .causal(keyIsValid): Array(keyIsValid[item * sequence ..< (item + 1) * sequence])
+        case let .causal(valid): valid[item * sequence ..< (item + 1) * sequence]
         }
-        let shared = UncheckedSendable(scores)
-        // Rows are independent; each chunk writes only its own rows.
-        parallelFor(sequence, minimumChunk: 32) { queries in
-            let scores = shared.value
-            for query in queries {
-                let row = scores + query * sequence
-                let keyCount = valid == nil ? sequence : query + 1
-                var maximum = -Float.infinity
-                for key in 0 ..< keyCount where valid?[key] ?? true {
-                    maximum = max(maximum, row[key])
-                }
-                guard maximum > -Float.infinity else {
-                    for key in 0 ..< sequence { row[key] = 0 }
-                    continue
-                }
-                var sum: Float = 0
-                for key in 0 ..< keyCount {
-                    if valid?[key] ?? true {
-                        let probability = expf(row[key] - maximum)
-                        row[key] = probability
-                        sum += probability
-                    } else {
-                        row[key] = 0
-                    }
-                }
-                let inverse = 1 / sum
-                for key in 0 ..< keyCount {
-                    row[key] *= inverse
-                }
-                for key in keyCount ..< sequence {
+        let offset = item * sequence
+        for query in 0 ..< sequence {
+            let row = scores + query * sequence
+            // Keys after the query are masked by causality; the rest by the padding mask.
+            let keyCount = keyIsValid == nil ? sequence : query + 1
+            var maximum = -Float.infinity
+            for key in 0 ..< keyCount where keyIsValid?[offset + key] ?? true {
+                maximum = max(maximum, row[key])
+            }
+            guard maximum > -Float.infinity else {
+                for key in 0 ..< sequence { row[key] = 0 }
+                continue
+            }
+            var sum: Float = 0
+            for key in 0 ..< keyCount {
+                if keyIsValid?[offset + key] ?? true {
+                    let probability = expf(row[key] - maximum)
+                    row[key] = probability
+                    sum += probability
+                } else {
                     row[key] = 0
                 }
+            }
+            let inverse = 1 / sum
+            for key in 0 ..< keyCount {
+                row[key] *= inverse
+            }
+            for key in keyCount ..< sequence {
+                row[key] = 0
             }
         }
     }

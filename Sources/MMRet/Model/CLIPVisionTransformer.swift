@@ -57,10 +57,9 @@ struct CLIPVisionTransformer: Sendable {
                 embeddings.values.withUnsafeMutableBufferPointer { output in
                     for image in 0 ..< images {
                         (output.baseAddress! + image * sequence * width).update(from: classEmbedding, count: width)
-                        context.gemm.multiply(
-                            transposeA: false, transposeB: true,
-                            m: sequence - 1, n: width, k: patches.columns,
-                            alpha: 1, a: patchBuffer.baseAddress! + image * (sequence - 1) * patches.columns, lda: patches.columns,
+                        context.multiplyRows(
+                            transposeB: true, m: sequence - 1, n: width, k: patches.columns,
+                            a: patchBuffer.baseAddress! + image * (sequence - 1) * patches.columns, lda: patches.columns,
                             b: kernel.baseAddress!, ldb: patches.columns,
                             beta: 0, c: output.baseAddress! + (image * sequence + 1) * width, ldc: width
                         )

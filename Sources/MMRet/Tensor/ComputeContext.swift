@@ -2,19 +2,15 @@ import Dispatch
 import Foundation
 
 /// The execution settings of the model's arithmetic: the GEMM backend and the number of
-/// threads that both the backend and the element-wise kernels use.
+/// threads that the context splits GEMMs and element-wise kernels across.
 public struct ComputeContext: Sendable {
     public let gemm: any GEMMBackend
     public let threadCount: Int
 
-    /// Creates a context and sets the backend's thread count. `threadCount` defaults to
-    /// the number of active processors.
+    /// Creates a context. `threadCount` defaults to the number of active processors.
     public init(gemm: any GEMMBackend = ComputeContext.defaultBackend(), threadCount: Int? = nil) {
-        // The BLAS libraries take the count as a C int.
-        let count = min(max(1, threadCount ?? ProcessInfo.processInfo.activeProcessorCount), Int(Int32.max))
         self.gemm = gemm
-        self.threadCount = count
-        gemm.setThreadCount(count)
+        self.threadCount = max(1, threadCount ?? ProcessInfo.processInfo.activeProcessorCount)
     }
 
     /// Returns the backend that the `MMRET_GEMM` environment variable names ("openblas" or
@@ -36,16 +32,16 @@ public struct ComputeContext: Sendable {
     /// Computes `body` on contiguous shards of `0..<count` items, one shard per thread,
     /// each with a single-threaded context, and stacks the results' rows in order.
     ///
-    /// Data parallelism over the batch beats splitting each GEMM across threads, because
-    /// the shards never synchronise. Threaded GEMMs pay a fork and join on every small
-    /// attention product, and an OpenMP team that spins after its region competes with
-    /// the element-wise kernels. With fewer items than threads, `body` runs once on
-    /// the whole range with this (multi-threaded) context.
+    /// Data parallelism over the batch beats splitting each operation across threads,
+    /// because the shards never synchronise, while split operations join after every GEMM
+    /// and kernel. With fewer items than threads, `body` runs once on the whole range
+    /// with this context, whose operations split their rows across the threads.
     public func stackingShards(of count: Int, _ body: (Range<Int>, ComputeContext) -> Matrix) -> Matrix {
         guard threadCount > 1, count >= threadCount else {
             return body(0 ..< count, self)
         }
         let shards = threadCount
+        let single = ComputeContext(gemm: gemm, threadCount: 1)
         var results = [Matrix?](repeating: nil, count: shards)
         results.withUnsafeMutableBufferPointer { buffer in
             let slots = UncheckedSendable(buffer.baseAddress!)
@@ -53,20 +49,40 @@ public struct ComputeContext: Sendable {
                 // Each shard writes only its own slot, and concurrentPerform returns after
                 // all of them.
                 let shared = UncheckedSendable(body)
-                let gemm = self.gemm
                 DispatchQueue.concurrentPerform(iterations: shards) { shard in
                     let range = count * shard / shards ..< count * (shard + 1) / shards
-                    let context = ComputeContext(gemm: gemm, threadCount: 1)
-                    slots.value[shard] = shared.value(range, context)
+                    slots.value[shard] = shared.value(range, single)
                 }
             }
         }
-        // The calling thread ran one shard and so was set to one thread.
-        gemm.setThreadCount(threadCount)
 
         let parts = results.compactMap { $0 }
         let columns = parts.first?.columns ?? 0
         return Matrix(rows: parts.reduce(0) { $0 + $1.rows }, columns: columns, values: parts.flatMap(\.values))
+    }
+
+    /// Computes `C = op(A) · op(B) (+ C when beta is 1)` like `GEMMBackend.multiply`
+    /// without transposing A, with the rows of A and C split across the threads. Each
+    /// thread multiplies its block of rows by the whole of B.
+    public func multiplyRows(
+        transposeB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let operands = UncheckedSendable((a, b, c))
+        // Blocks of fewer rows than this spend more on packing B than on multiplying.
+        parallelFor(m, minimumChunk: 32) { rows in
+            let (a, b, c) = operands.value
+            gemm.multiply(
+                transposeA: false, transposeB: transposeB,
+                m: rows.count, n: n, k: k,
+                alpha: 1, a: a + rows.lowerBound * lda, lda: lda,
+                b: b, ldb: ldb,
+                beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc
+            )
+        }
     }
 
     /// Runs `body` over `0..<count` split into contiguous chunks, one per thread. Each

@@ -1,6 +1,9 @@
 /// A single-precision general matrix multiply, the one operation that carries almost all
 /// of the model's arithmetic. Implementations wrap a BLAS library; the rest of the
 /// package reaches GEMM only through this protocol.
+///
+/// Every call runs on the calling thread alone: `ComputeContext` splits the work across
+/// threads itself, so that no library thread pool competes with it.
 public protocol GEMMBackend: Sendable {
     /// A short name for benchmarks and `mmret info` (for example "openblas").
     var name: String { get }
@@ -19,8 +22,4 @@ public protocol GEMMBackend: Sendable {
         c: UnsafeMutablePointer<Float>, ldc: Int
     )
 
-    /// Sets how many threads the library uses for one multiply called from the current
-    /// thread. Libraries with a per-thread setting (OpenMP's) apply it to the calling
-    /// thread only; others (OpenBLAS's pthreads build) apply it process-wide.
-    func setThreadCount(_ count: Int)
 }

@@ -31,10 +31,9 @@ extension ComputeContext {
         input.values.withUnsafeBufferPointer { a in
             weight.values.withUnsafeBufferPointer { b in
                 output.values.withUnsafeMutableBufferPointer { c in
-                    gemm.multiply(
-                        transposeA: false, transposeB: true,
-                        m: input.rows, n: weight.rows, k: input.columns,
-                        alpha: 1, a: a.baseAddress!, lda: input.columns,
+                    multiplyRows(
+                        transposeB: true, m: input.rows, n: weight.rows, k: input.columns,
+                        a: a.baseAddress!, lda: input.columns,
                         b: b.baseAddress!, ldb: weight.columns,
                         beta: beta, c: c.baseAddress!, ldc: output.columns
                     )

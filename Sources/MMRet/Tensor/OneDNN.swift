@@ -16,6 +16,10 @@ public struct OneDNNBackend: GEMMBackend {
         beta: Float,
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        // OpenMP's thread count is a per-thread setting that new threads inherit from the
+        // process default (all cores), and setting it is a store to thread-local data.
+        omp_set_num_threads(1)
+
         // dnnl_sgemm is row-major. It fails only on invalid arguments such as a leading
         // dimension smaller than a row; callers pass shapes checked when the weights load.
         let status = dnnl_sgemm(
@@ -27,7 +31,4 @@ public struct OneDNNBackend: GEMMBackend {
         precondition(status == dnnl_success, "dnnl_sgemm failed with status \(status.rawValue) for m=\(m) n=\(n) k=\(k)")
     }
 
-    public func setThreadCount(_ count: Int) {
-        omp_set_num_threads(Int32(count))
-    }
 }

@@ -2,7 +2,12 @@ import CBLAS
 
 /// GEMM through OpenBLAS's CBLAS interface (Debian's libopenblas-dev, pthreads build).
 public struct OpenBLASBackend: GEMMBackend {
-    public init() {}
+    /// OpenBLAS's thread count is process-wide; one is set once, before the first multiply.
+    private static let singleThreaded: Void = openblas_set_num_threads(1)
+
+    public init() {
+        Self.singleThreaded
+    }
 
     public var name: String { "openblas" }
 
@@ -25,7 +30,4 @@ public struct OpenBLASBackend: GEMMBackend {
         )
     }
 
-    public func setThreadCount(_ count: Int) {
-        openblas_set_num_threads(Int32(count))
-    }
 }
