@@ -61,9 +61,9 @@ public struct ComputeContext: Sendable {
         return Matrix(rows: parts.reduce(0) { $0 + $1.rows }, columns: columns, values: parts.flatMap(\.values))
     }
 
-    /// Computes `C = op(A) · op(B) (+ C when beta is 1)` like `GEMMBackend.multiply`
-    /// without transposing A, with the rows of A and C split across the threads. Each
-    /// thread multiplies its block of rows by the whole of B.
+    /// Computes `C = A · op(B) + beta · C` like `GEMMBackend.multiply`, with the rows of A
+    /// and C split across the threads. Each thread multiplies its block of rows by the
+    /// whole of B.
     public func multiplyRows(
         transposeB: Bool, m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int,
@@ -72,7 +72,8 @@ public struct ComputeContext: Sendable {
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         let operands = UncheckedSendable((a, b, c))
-        // Blocks of fewer rows than this spend more on packing B than on multiplying.
+        // Each thread packs all of B, so thin blocks waste work. The 32-row floor is an
+        // estimate, not a tuned value.
         parallelFor(m, minimumChunk: 32) { rows in
             let (a, b, c) = operands.value
             gemm.multiply(
