@@ -23,14 +23,20 @@ struct ModelParityTests {
         let imageFeatures: Matrix
         let singleTextFeatures: Matrix
 
-        /// The expected features of `variant`, with the inputs that all variants of its
-        /// model share (stored with the plain F32 variant).
+        /// The expected features of fixture `variant`, with the inputs that all variants of
+        /// its model share (stored with the plain F32 variant).
         init(_ variant: String) throws {
-            let file = try SafetensorsFile(url: TestFixtures.reference(variant))
             let model = ["-f16", "-bf16", "-sharded"].reduce(variant) { name, suffix in
                 name.hasSuffix(suffix) ? String(name.dropLast(suffix.count)) : name
             }
-            let inputs = try SafetensorsFile(url: TestFixtures.reference(model))
+            try self.init(features: TestFixtures.reference(variant), inputs: TestFixtures.reference(model))
+        }
+
+        /// Reads expected features from `features` and the inputs they belong to from
+        /// `inputs` (which may be the same file).
+        init(features: URL, inputs inputsURL: URL) throws {
+            let file = try SafetensorsFile(url: features)
+            let inputs = try SafetensorsFile(url: inputsURL)
             let idsShape = try #require(inputs.tensors["input_ids"]?.shape)
             tokens = TokenBatch(
                 batchSize: idsShape[0], sequenceLength: idsShape[1],
@@ -54,7 +60,7 @@ struct ModelParityTests {
         let model = try CLIPModel(directory: TestFixtures.model(variant))
         let reference = try Reference(variant)
         let features = try model.textFeatures(reference.tokens, context: ComputeContext())
-        expectClose(features, reference.textFeatures, label: "\(variant) text")
+        Self.expectClose(features, reference.textFeatures, label: "\(variant) text")
     }
 
     @Test(arguments: variants)
@@ -62,7 +68,7 @@ struct ModelParityTests {
         let model = try CLIPModel(directory: TestFixtures.model(variant))
         let reference = try Reference(variant)
         let features = try model.imageFeatures(pixelValues: reference.pixelValues, context: ComputeContext())
-        expectClose(features, reference.imageFeatures, label: "\(variant) image")
+        Self.expectClose(features, reference.imageFeatures, label: "\(variant) image")
     }
 
     @Test(arguments: ["legacy-pooling", "eos-pooling"])
@@ -71,8 +77,8 @@ struct ModelParityTests {
         let reference = try Reference(variant)
         for backend in [OpenBLASBackend() as any GEMMBackend, OneDNNBackend()] {
             let context = ComputeContext(gemm: backend)
-            expectClose(try model.textFeatures(reference.tokens, context: context), reference.textFeatures, label: "\(variant) text \(backend.name)")
-            expectClose(try model.imageFeatures(pixelValues: reference.pixelValues, context: context), reference.imageFeatures, label: "\(variant) image \(backend.name)")
+            Self.expectClose(try model.textFeatures(reference.tokens, context: context), reference.textFeatures, label: "\(variant) text \(backend.name)")
+            Self.expectClose(try model.imageFeatures(pixelValues: reference.pixelValues, context: context), reference.imageFeatures, label: "\(variant) image \(backend.name)")
         }
     }
 
@@ -94,11 +100,11 @@ struct ModelParityTests {
             // values, ten times tighter than the parity bound.
             let difference = zip(single.values, batched.row(row)).map { abs($0 - $1) }.max() ?? 0
             #expect(difference <= 1e-5, "\(variant) row \(row): alone vs in a padded batch differ by \(difference)")
-            expectClose(single, Matrix(rows: 1, columns: single.columns, values: reference.singleTextFeatures.row(row)), label: "\(variant) single text \(row)")
+            Self.expectClose(single, Matrix(rows: 1, columns: single.columns, values: reference.singleTextFeatures.row(row)), label: "\(variant) single text \(row)")
         }
     }
 
-    func expectClose(_ actual: Matrix, _ expected: Matrix, label: String) {
+    static func expectClose(_ actual: Matrix, _ expected: Matrix, label: String) {
         #expect(actual.rows == expected.rows && actual.columns == expected.columns, "\(label): shape \(actual.rows)x\(actual.columns) vs \(expected.rows)x\(expected.columns)")
         guard actual.rows == expected.rows, actual.columns == expected.columns else { return }
         for row in 0 ..< actual.rows {
