@@ -85,9 +85,4 @@ public struct WeightStore: Sendable {
         }
         return try file.floats(name)
     }
-
-    /// The dtypes that occur among the tensors, for `mmret info`.
-    public var dtypes: Set<TensorDType> {
-        Set(locations.map { name, file in file.tensors[name]!.dtype })
-    }
 }
