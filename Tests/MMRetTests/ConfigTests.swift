@@ -17,17 +17,22 @@ struct ConfigTests {
         #expect(config.vision.patchSize == 32)
         #expect(config.vision.numChannels == 3)
         #expect(config.vision.hiddenAct == .quickGELU)
-        #expect(config.text.hiddenSize == 32 && config.vision.hiddenSize == 48)
+        #expect(config.text.hiddenSize == 32)
+        #expect(config.vision.hiddenSize == 48)
     }
 
     @Test func writtenKeysOverrideDefaults() throws {
         let config = try CLIPConfig(directory: TestFixtures.model("eos-pooling"))
         #expect(config.projectionDim == 16)
-        #expect(config.text.hiddenAct == .gelu && config.vision.hiddenAct == .gelu)
-        #expect(config.text.layerNormEps == 1e-6 && config.vision.layerNormEps == 1e-6)
-        #expect(config.text.eosTokenID == 500 && !config.text.poolsAtLargestTokenID)
+        #expect(config.text.hiddenAct == .gelu)
+        #expect(config.vision.hiddenAct == .gelu)
+        #expect(config.text.layerNormEps == 1e-6)
+        #expect(config.vision.layerNormEps == 1e-6)
+        #expect(config.text.eosTokenID == 500)
+        #expect(!config.text.poolsAtLargestTokenID)
         #expect(config.text.maxPositionEmbeddings == 20)
-        #expect(config.vision.imageSize == 30 && config.vision.patchSize == 6)
+        #expect(config.vision.imageSize == 30)
+        #expect(config.vision.patchSize == 6)
     }
 
     func configError(_ json: String) throws -> ConfigError? {

@@ -95,9 +95,9 @@ struct ModelParityTests {
             let start = row * reference.tokens.sequenceLength
             let alone = TokenBatch(sequences: [Array(reference.tokens.ids[start ..< start + length])], paddingID: 0)
             let single = try model.textFeatures(alone, context: context)
-            // The same kernels run on the same row; only the GEMM's blocking, which depends
+            // The same kernels run on the same row. Only the GEMM's blocking, which depends
             // on the row count, may reorder a sum, so the bound is a few fp32 ulps of O(1)
-            // values, ten times tighter than the parity bound.
+            // values: ten times tighter than the parity bound.
             let difference = zip(single.values, batched.row(row)).map { abs($0 - $1) }.max() ?? 0
             #expect(difference <= 1e-5, "\(variant) row \(row): alone vs in a padded batch differ by \(difference)")
             Self.expectClose(single, Matrix(rows: 1, columns: single.columns, values: reference.singleTextFeatures.row(row)), label: "\(variant) single text \(row)")
@@ -105,7 +105,8 @@ struct ModelParityTests {
     }
 
     static func expectClose(_ actual: Matrix, _ expected: Matrix, label: String) {
-        #expect(actual.rows == expected.rows && actual.columns == expected.columns, "\(label): shape \(actual.rows)x\(actual.columns) vs \(expected.rows)x\(expected.columns)")
+        #expect(actual.rows == expected.rows, "\(label): \(actual.rows) rows vs \(expected.rows)")
+        #expect(actual.columns == expected.columns, "\(label): \(actual.columns) columns vs \(expected.columns)")
         guard actual.rows == expected.rows, actual.columns == expected.columns else { return }
         for row in 0 ..< actual.rows {
             let a = actual.row(row)

@@ -12,7 +12,7 @@ enum TestFixtures {
         root.appendingPathComponent("reference").appendingPathComponent("\(name).safetensors")
     }
 
-    /// A fresh empty directory under the system's temporary folder.
+    /// Creates a fresh empty directory under the system's temporary folder.
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("mmret-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -92,7 +92,8 @@ struct WeightsLoadingTests {
             return
         }
         #expect(name.hasSuffix("projection.weight"))
-        #expect(expected[0] == 20 && actual[0] == 16)
+        #expect(expected[0] == 20)
+        #expect(actual[0] == 16)
     }
 
     @Test func excessiveLayerCountFailsFast() throws {
