@@ -187,6 +187,43 @@ struct WeightsLoadingTests {
         }
     }
 
+    /// Random byte edits of a real header either load or fail with a `WeightsError`; a
+    /// header that still parses must give readable tensors. A crash fails the whole run.
+    @Test func mutatedHeadersNeverCrash() throws {
+        let original = [UInt8](try Data(contentsOf: source.appendingPathComponent("model.safetensors")))
+        let headerEnd = 8 + Int(original.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian })
+        let replacements = Array("0123456789[]{}\",:-. \u{00}eEF".utf8)
+        var random = SeededGenerator(seed: 12345)
+
+        let directory = try TestFixtures.temporaryDirectory()
+        let url = directory.appendingPathComponent("model.safetensors")
+        var loaded = 0
+        var rejected = 0
+        for _ in 0 ..< 300 {
+            var bytes = original
+            for _ in 0 ..< 1 + random.next(below: 4) {
+                // Mostly the JSON header, sometimes the length field itself.
+                let position = random.next(below: 10) == 0 ? random.next(below: 8) : 8 + random.next(below: headerEnd - 8)
+                bytes[position] = replacements[random.next(below: replacements.count)]
+            }
+            try Data(bytes).write(to: url)
+            do {
+                let file = try SafetensorsFile(url: url)
+                for (name, info) in file.tensors where info.dtype != .i64 && info.dtype != .i32 {
+                    #expect(try file.floats(name).count == info.elementCount)
+                }
+                loaded += 1
+            } catch {
+                // Both calls throw only WeightsError (typed throws), so any other error
+                // type cannot reach this point.
+                rejected += 1
+            }
+        }
+        // Both branches must be exercised for the test to say anything.
+        #expect(loaded > 0)
+        #expect(rejected > 0)
+    }
+
     // MARK: - Directories and shards
 
     @Test func directoryWithoutSafetensors() throws {
@@ -261,5 +298,19 @@ struct WeightsLoadingTests {
             let shape = try #require(single.info(name)?.shape)
             #expect(try single.floats(name, shape: shape) == sharded.floats(name, shape: shape), "\(name)")
         }
+    }
+}
+
+/// A linear congruential generator, so that the mutation test repeats exactly.
+struct SeededGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next(below bound: Int) -> Int {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Int((state >> 33) % UInt64(bound))
     }
 }
