@@ -104,6 +104,26 @@ struct ModelParityTests {
         }
     }
 
+    /// Left padding and an all-padding row put the pooled position on a token that may
+    /// attend to no key; transformers then spreads its attention evenly over the keys
+    /// masked by one rule only, and so must this package.
+    @Test(arguments: ["legacy-pooling", "eos-pooling"])
+    func unusualPaddingMatchesTransformers(variant: String) throws {
+        let model = try CLIPModel(directory: TestFixtures.model(variant))
+        let file = try SafetensorsFile(url: TestFixtures.reference(variant))
+        let shape = try #require(file.tensors["padding_input_ids"]?.shape)
+        let tokens = TokenBatch(
+            batchSize: shape[0], sequenceLength: shape[1],
+            ids: try file.integers("padding_input_ids").map { Int32($0) },
+            attentionMask: try file.integers("padding_attention_mask").map { Int32($0) }
+        )
+        let expected = try Reference.matrix(file, "padding_text_features")
+        for threads in [1, 2] {
+            let features = try model.textFeatures(tokens, context: ComputeContext(threadCount: threads))
+            Self.expectClose(features, expected, label: "\(variant) unusual padding, \(threads) threads")
+        }
+    }
+
     static func expectClose(_ actual: Matrix, _ expected: Matrix, label: String) {
         #expect(actual.rows == expected.rows, "\(label): \(actual.rows) rows vs \(expected.rows)")
         #expect(actual.columns == expected.columns, "\(label): \(actual.columns) columns vs \(expected.columns)")

@@ -43,6 +43,11 @@ file of the plain F32 variant ``<name>``, because all four variants share them:
 * ``text_features`` F32 [4, P]: ``get_text_features(input_ids, attention_mask)``.
 * ``text_features_single`` F32 [4, P]: each text run alone, without padding.
 * ``image_features`` F32 [N, P]: ``get_image_features(pixel_values)``.
+
+The plain F32 variant's file also holds ``padding_input_ids``,
+``padding_attention_mask`` (I64 [3, 7]) and ``padding_text_features`` (F32 [3, P]):
+texts that are left-padded, all padding and right-padded (see
+``make_unusual_padding_inputs``).
 """
 
 import json
@@ -217,6 +222,27 @@ def make_pixel_values(vision_config, image_count, generator):
     return pixel_values
 
 
+def make_unusual_padding_inputs(spec):
+    """Return ``(input_ids, attention_mask)`` for three texts of 7 positions that pad unusually.
+
+    Row 0 is left-padded with the end id, so pooling at the largest id (the legacy rule)
+    lands on a padding position. Row 1 is all padding. Row 2 is right-padded, as the
+    tokenizer pads. A padding position that no key may be attended from gets uniform
+    weights over the keys masked by one rule only, which the Swift port must reproduce.
+    """
+    start_id, end_id = spec["start_token_id"], spec["end_token_id"]
+    input_ids = torch.tensor(
+        [
+            [end_id, end_id, start_id, 81, 66, 650, end_id],
+            [end_id] * 7,
+            [start_id, 81, 66, 650, end_id, end_id, end_id],
+        ],
+        dtype=torch.int64,
+    )
+    attention_mask = torch.tensor([[0, 0, 1, 1, 1, 1, 1], [0] * 7, [1, 1, 1, 1, 1, 0, 0]], dtype=torch.int64)
+    return input_ids, attention_mask
+
+
 def compute_features(model, input_ids, attention_mask, lengths, pixel_values):
     """Run transformers on the inputs and return the reference tensors."""
     with torch.no_grad():
@@ -342,6 +368,15 @@ def write_model(name: str, spec: dict) -> None:
             tensors["input_ids"] = input_ids.contiguous()
             tensors["attention_mask"] = attention_mask.contiguous()
             tensors["pixel_values"] = pixel_values.contiguous()
+            padding_ids, padding_mask = make_unusual_padding_inputs(spec)
+            with torch.no_grad():
+                padding_features = eager_model.get_text_features(input_ids=padding_ids, attention_mask=padding_mask)
+                sdpa_padding_features = sdpa_model.get_text_features(input_ids=padding_ids, attention_mask=padding_mask)
+            if max_abs_difference(padding_features, sdpa_padding_features) > 1e-5:
+                raise RuntimeError(f"{variant}: eager and sdpa disagree on unusual padding")
+            tensors["padding_input_ids"] = padding_ids
+            tensors["padding_attention_mask"] = padding_mask
+            tensors["padding_text_features"] = padding_features.contiguous()
         REFERENCE_DIR.mkdir(parents=True, exist_ok=True)
         save_file(tensors, REFERENCE_DIR / f"{variant}.safetensors")
 

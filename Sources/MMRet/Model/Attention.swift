@@ -23,8 +23,8 @@ extension ComputeContext {
     /// output projection.
     ///
     /// Masked keys get probability exactly zero, as with transformers' additive mask of
-    /// the most negative float. A query with no valid key gets a zero output. Only a
-    /// padding row can have none, and no unmasked row ever reads it.
+    /// the most negative float. A query with no allowed key (a padding position) gets
+    /// the same uniform weights as in transformers; see `spreadOverSinglyMaskedKeys`.
     func attention(_ queryKeyValue: Matrix, shape: AttentionShape, headCount: Int, mask: AttentionMask) -> Matrix {
         let width = queryKeyValue.columns / 3
         let headWidth = width / headCount
@@ -71,6 +71,32 @@ extension ComputeContext {
         return output
     }
 
+    /// Gives a query that no key is allowed for the weights transformers computes for it.
+    ///
+    /// transformers adds the most negative float once for a key after the query (causal
+    /// mask) and once for a padding key. A key masked by one rule then scores exactly that
+    /// value, whatever its dot product, and a key masked by both scores -inf. So the
+    /// softmax spreads evenly over the keys masked by exactly one rule. Only a padding
+    /// position can have no allowed key, which matters when pooling picks one: with left
+    /// padding by the end token, or for a row that is all padding.
+    private func spreadOverSinglyMaskedKeys(
+        _ row: UnsafeMutablePointer<Float>, query: Int, sequence: Int, keyIsValid: ArraySlice<Bool>, offset: Int
+    ) {
+        var count = 0
+        for key in 0 ..< sequence {
+            let maskedOnce = (key > query) != !keyIsValid[offset + key]
+            row[key] = maskedOnce ? 1 : 0
+            count += maskedOnce ? 1 : 0
+        }
+        // With no such key every score is -inf; PyTorch then yields NaN, and a zero
+        // output is the safer value.
+        guard count > 0 else { return }
+        let weight = 1 / Float(count)
+        for key in 0 ..< sequence {
+            row[key] *= weight
+        }
+    }
+
     /// Turns each row of the `sequence × sequence` score matrix into probabilities over
     /// the keys that `mask` allows for sequence `item`.
     private func maskedSoftmax(_ scores: UnsafeMutablePointer<Float>, item: Int, sequence: Int, mask: AttentionMask) {
@@ -87,8 +113,8 @@ extension ComputeContext {
             for key in 0 ..< keyCount where keyIsValid?[offset + key] ?? true {
                 maximum = max(maximum, row[key])
             }
-            guard maximum > -Float.infinity else {
-                for key in 0 ..< sequence { row[key] = 0 }
+            if maximum == -Float.infinity, let keyIsValid {
+                spreadOverSinglyMaskedKeys(row, query: query, sequence: sequence, keyIsValid: keyIsValid, offset: offset)
                 continue
             }
             var sum: Float = 0
