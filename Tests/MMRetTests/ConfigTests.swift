@@ -77,6 +77,18 @@ struct ConfigTests {
         #expect(throws: ConfigError.self) { try CLIPConfig(directory: directory) }
     }
 
+    /// transformers 4.45.2 expands text_config_dict with every default and writes it over
+    /// text_config, so keys set only in text_config are lost.
+    @Test func legacyDictOverridesCurrentKeys() throws {
+        let directory = try TestFixtures.temporaryDirectory()
+        let json = #"{"text_config": {"hidden_size": 64, "num_attention_heads": 4, "eos_token_id": 2}, "text_config_dict": {"hidden_size": 32}}"#
+        try Data(json.utf8).write(to: directory.appendingPathComponent("config.json"))
+        let config = try CLIPConfig(directory: directory)
+        #expect(config.text.hiddenSize == 32)
+        #expect(config.text.numAttentionHeads == 8)
+        #expect(config.text.eosTokenID == 49407)
+    }
+
     @Test func legacyDictKeysAreRead() throws {
         let config = try CLIPConfig(directory: try {
             let directory = try TestFixtures.temporaryDirectory()

@@ -58,6 +58,16 @@ struct WeightsLoadingTests {
         #expect(loadError(directory) as? WeightsError == .unexpectedTensor(name: "text_model.encoder.layers.7.mlp.fc1.bias", path: file.path))
     }
 
+    @Test func hugeLayerIndexIsUnexpected() throws {
+        let directory = try copyOfCheckpoint()
+        let file = directory.appendingPathComponent("model.safetensors")
+        let name = "text_model.encoder.layers.9223372036854775807.mlp.fc1.bias"
+        try editHeader(of: file) { header in
+            header[name] = header["text_model.encoder.layers.0.mlp.fc1.bias"]
+        }
+        #expect(loadError(directory) as? WeightsError == .unexpectedTensor(name: name, path: file.path))
+    }
+
     @Test func ignoredBuffersLoad() throws {
         let directory = try copyOfCheckpoint()
         try editHeader(of: directory.appendingPathComponent("model.safetensors")) { header in

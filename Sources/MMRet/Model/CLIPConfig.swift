@@ -78,16 +78,11 @@ public struct CLIPConfig: Sendable, Equatable {
         var reader = ConfigReader(path: path)
         projectionDim = try reader.positiveInteger(root, "projection_dim", default: projectionDim)
 
-        // transformers before 4.21 wrote the tower settings under *_config_dict; CLIPConfig
-        // still accepts them.
-        var textJSON = try reader.object(root, "text_config_dict") ?? [:]
-        if let current = try reader.object(root, "text_config") {
-            textJSON = current
-        }
-        var visionJSON = try reader.object(root, "vision_config_dict") ?? [:]
-        if let current = try reader.object(root, "vision_config") {
-            visionJSON = current
-        }
+        // transformers before 4.21 wrote the tower settings under *_config_dict. CLIPConfig
+        // 4.45.2 still reads them, and when present they override *_config entirely: it
+        // expands the dict with every default and writes all of its keys over *_config.
+        let textJSON = try reader.towerObject(root, current: "text_config", legacy: "text_config_dict")
+        let visionJSON = try reader.towerObject(root, current: "vision_config", legacy: "vision_config_dict")
 
         reader.prefix = "text_config."
         text.vocabSize = try reader.positiveInteger(textJSON, "vocab_size", default: text.vocabSize)
@@ -151,6 +146,14 @@ private struct ConfigReader {
             throw ConfigError(path: path, key: prefix + key, reason: "expected a JSON object")
         }
         return object
+    }
+
+    /// Returns the legacy object when it exists, else the current one, else an empty one.
+    func towerObject(_ json: [String: Any], current: String, legacy: String) throws(ConfigError) -> [String: Any] {
+        if let legacyObject = try object(json, legacy) {
+            return legacyObject
+        }
+        return try object(json, current) ?? [:]
     }
 
     func integer(_ json: [String: Any], _ key: String, default defaultValue: Int) throws(ConfigError) -> Int {

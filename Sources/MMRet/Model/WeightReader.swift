@@ -36,7 +36,9 @@ struct WeightReader {
             let prefix = CLIPWeightNames.layersPrefix(tower: tower)
             var storedLayers = 0
             for name in store.tensorNames where name.hasPrefix(prefix) {
-                if let index = Int(name.dropFirst(prefix.count).prefix { $0 != "." }) {
+                // Config integers stop at Int32.max, so a larger index can never be
+                // needed; skipping it also keeps `index + 1` from overflowing.
+                if let index = Int(name.dropFirst(prefix.count).prefix { $0 != "." }), index < Int(Int32.max) {
                     storedLayers = max(storedLayers, index + 1)
                 }
             }
