@@ -1,12 +1,6 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Release builds skip Swift's bounds and overflow checks in the numeric kernels; debug
-// builds (and so `swift test`) keep them, which is where an out-of-range index shows up.
-let kernelSettings: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
-]
-
 let package = Package(
     name: "mmret-swift",
     products: [
@@ -28,13 +22,11 @@ let package = Package(
         ),
         .target(
             name: "MMRet",
-            dependencies: ["CBLAS", "CDNNL"],
-            swiftSettings: kernelSettings
+            dependencies: ["CBLAS", "CDNNL"]
         ),
         .executableTarget(
             name: "mmret",
-            dependencies: ["MMRet"],
-            swiftSettings: kernelSettings
+            dependencies: ["MMRet"]
         ),
         .testTarget(
             name: "MMRetTests",

@@ -11,7 +11,8 @@ enum BenchCommand {
             valueOptions: ["model", "batch", "iterations", "warmup", "threads", "mode"]
         )
         let directory = try options.directory("model")
-        let batch = try options.integer("batch", default: 32)
+        // 1024 full-size images already take several gigabytes of activations.
+        let batch = try options.integer("batch", default: 32, maximum: 1024)
         let iterations = try options.integer("iterations", default: 5)
         let warmup = try options.integer("warmup", default: 1, minimum: 0)
         let threads = try options.integer("threads", default: ProcessInfo.processInfo.activeProcessorCount, maximum: 1024)
@@ -55,8 +56,9 @@ enum BenchCommand {
         return ComputeContext.defaultBackend()
     }
 
-    /// Full-length sequences like the CLIP tokenizer's: a start token, random word ids,
-    /// and the end token as the largest id so that both pooling rules find it last.
+    /// Returns full-length sequences like the CLIP tokenizer's: a start token, random word
+    /// ids and an end token that both pooling rules find last. For the legacy rule the end
+    /// token is the largest id; otherwise it is `eos_token_id`, which no word id repeats.
     static func randomTokens(batch: Int, config: CLIPTextConfig, generator: inout SplitMix64) -> TokenBatch {
         let length = config.maxPositionEmbeddings
         let endID = Int32(config.poolsAtLargestTokenID ? config.vocabSize - 1 : config.eosTokenID)
@@ -64,7 +66,8 @@ enum BenchCommand {
         for _ in 0 ..< batch {
             var sequence = [Int32(config.bosTokenID)]
             while sequence.count < length - 1 {
-                sequence.append(Int32(generator.next() % UInt64(max(1, config.vocabSize - 3))) + 1)
+                let word = Int32(generator.next() % UInt64(max(1, config.vocabSize - 3))) + 1
+                sequence.append(word == endID ? word - 1 : word)
             }
             sequence.append(endID)
             sequences.append(Array(sequence.prefix(length)))

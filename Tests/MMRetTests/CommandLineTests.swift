@@ -45,6 +45,7 @@ struct CommandLineTests {
         (["bench", "--model", ".", "--mode", ""], "--mode takes image, text or image,text, got ''"),
         (["bench", "--model", ".", "--threads", "99999999"], "--threads must be an integer from 1 to 1024"),
         (["bench", "--model", ".", "--batch", "four"], "--batch must be an integer from 1"),
+        (["bench", "--model", ".", "--batch", "2000000000"], "--batch must be an integer from 1 to 1024"),
         (["frobnicate"], "unknown command 'frobnicate'"),
     ])
     func usageErrorExitsWithTwo(arguments: [String], message: String) throws {

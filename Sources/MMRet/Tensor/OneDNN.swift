@@ -2,6 +2,10 @@ import CDNNL
 
 /// GEMM through oneDNN's `dnnl_sgemm` (Debian's libdnnl-dev, OpenMP build), whose
 /// just-in-time kernels use AVX-512 where the processor has it.
+///
+/// Each multiply sets the calling thread's OpenMP thread count to one, and the setting
+/// stays on that thread afterwards. A host application that runs its own OpenMP code on
+/// the same thread must set its count again.
 public struct OneDNNBackend: GEMMBackend {
     public init() {}
 
