@@ -105,8 +105,8 @@ struct ModelParityTests {
     }
 
     /// Left padding and an all-padding row put the pooled position on a token that may
-    /// attend to no key; transformers then spreads its attention evenly over the keys
-    /// masked by one rule only, and so must this package.
+    /// attend to no key. transformers then spreads its attention evenly over the keys
+    /// masked by one rule only, and this package must do the same.
     @Test(arguments: ["legacy-pooling", "eos-pooling"])
     func unusualPaddingMatchesTransformers(variant: String) throws {
         let model = try CLIPModel(directory: TestFixtures.model(variant))

@@ -4,7 +4,7 @@ import Testing
 
 /// Fixture paths and shared values of the tokenizer tests.
 enum TokenizerTestSupport {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let fixtures = TestFixtures.root
     static let tokenizerDirectory = fixtures.appendingPathComponent("clip-tokenizer")
     static let goldenCorpus = fixtures.appendingPathComponent("tokenizer-golden.jsonl")
 
@@ -34,9 +34,7 @@ enum TokenizerTestSupport {
 
     /// Creates a fresh empty directory under the system's temporary folder.
     static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mmret-tokenizer-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try TestFixtures.temporaryDirectory()
     }
 
     /// Copies the named fixture tokenizer files into a fresh temporary directory.

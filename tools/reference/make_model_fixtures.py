@@ -35,9 +35,9 @@ file of the plain F32 variant ``<name>``, because all four variants share them:
 
 * ``input_ids`` I64 [4, L] and ``attention_mask`` I64 [4, L]: texts of 2, 5, 11
   and L tokens, where L is ``max_position_embeddings``. Each text starts with
-  the model's start id and ends with its end id (for legacy-pooling 998 and 999,
-  the largest id, like ``<|endoftext|>`` in CLIP's vocabulary; for eos-pooling
-  499 and 500), and is right-padded with the end id.
+  the model's start id, ends with its end id and is right-padded with the end
+  id. For legacy-pooling these are 998 and 999, the largest id, like
+  ``<|endoftext|>`` in CLIP's vocabulary. For eos-pooling they are 499 and 500.
 * ``pixel_values`` F32 [N, 3, S, S]: normal noise, except that the last image
   is constant -1.5.
 * ``text_features`` F32 [4, P]: ``get_text_features(input_ids, attention_mask)``.

@@ -77,7 +77,8 @@ def write_tokenizer_files():
     byte_chars = list(bytes_to_unicode().values())
     vocab = byte_chars + [c + "</w>" for c in byte_chars] + ["".join(m) for m in merges]
     vocab += ["<|startoftext|>", "<|endoftext|>"]
-    assert len(vocab) == 49408 and len(set(vocab)) == len(vocab)
+    assert len(vocab) == 49408
+    assert len(set(vocab)) == len(vocab)
 
     with tempfile.TemporaryDirectory() as scratch:
         with open(os.path.join(scratch, "vocab.json"), "w", encoding="utf-8") as f:

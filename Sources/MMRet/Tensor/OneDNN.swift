@@ -24,8 +24,9 @@ public struct OneDNNBackend: GEMMBackend {
         // process default (all cores), and setting it is a store to thread-local data.
         omp_set_num_threads(1)
 
-        // dnnl_sgemm is row-major. It fails only on invalid arguments such as a leading
-        // dimension smaller than a row; callers pass shapes checked when the weights load.
+        // dnnl_sgemm is row-major. It fails only on invalid arguments, such as a leading
+        // dimension smaller than a row. The model passes shapes checked when the weights
+        // load, so a failure here is a bug in this package.
         let status = dnnl_sgemm(
             transposeA ? 84 : 78, transposeB ? 84 : 78,  // "T" or "N"
             dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k),

@@ -7,7 +7,7 @@
 /// each position it takes the first alternative that matches, as a backtracking engine
 /// does, and drops whitespace, which no alternative matches.
 ///
-/// `ByteLevel` with `use_regex: true` splits again with GPT-2's expression; that leaves every
+/// `ByteLevel` with `use_regex: true` splits again with GPT-2's expression. That leaves every
 /// word of the CLIP expression whole except the two literal special-token alternatives,
 /// which it cuts into `<|`, the letters and `|>`.
 struct CLIPPreTokenizer: Sendable {

@@ -9,7 +9,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case invalidFile(path: String, reason: String)
     /// A key is missing or has a value of the wrong type or range.
     case invalidValue(path: String, key: String, reason: String)
-    /// The file asks for a tokenizer component or option that this package does not implement.
+    /// The file requests a tokenizer component or option that this package does not implement.
     case unsupportedComponent(path: String, component: String, found: String, supported: String)
 
     public var description: String {
