@@ -1,6 +1,7 @@
 # Debian packages the build links against (system-library targets in Package.swift) and
 # the tools the tests need.
-DEBIAN_PACKAGES := libopenblas-dev libdnnl-dev pkg-config
+DEBIAN_PACKAGES := libopenblas-dev libdnnl-dev libjpeg62-turbo-dev libpng-dev libwebp-dev \
+  libgif-dev pkg-config
 
 .PHONY: setup build test demo python-tools bench-models bench clean
 

@@ -20,9 +20,21 @@ let package = Package(
             path: "Sources/CDNNL",
             providers: [.apt(["libdnnl-dev"])]
         ),
+        .systemLibrary(
+            name: "CImageCodecs",
+            path: "Sources/CImageCodecs",
+            providers: [.apt(["libjpeg62-turbo-dev", "libpng-dev", "libwebp-dev", "libgif-dev"])]
+        ),
+        // libjpeg and libpng report fatal errors with longjmp, which Swift cannot catch, so
+        // these C functions wrap each whole decode in setjmp and return an error code instead.
+        .target(
+            name: "CImageCodecShims",
+            dependencies: ["CImageCodecs"],
+            path: "Sources/CImageCodecShims"
+        ),
         .target(
             name: "MMRet",
-            dependencies: ["CBLAS", "CDNNL"]
+            dependencies: ["CBLAS", "CDNNL", "CImageCodecs", "CImageCodecShims"]
         ),
         .executableTarget(
             name: "mmret",
