@@ -20,6 +20,15 @@ let usage = """
           --mode: image, text or image,text (default image,text)
       bench-tokenizer --model DIR --input FILE.jsonl [--text-field NAME]
           Measure tokenizer tokens/s on one thread and as a batch on all cores.
+      preprocess --model DIR --image-dir DIR --input FILE.jsonl --output OUT.npy [--image-field NAME]
+                 [--max-pixels N] [--exif-orientation]
+          Write the CLIP pixel_values of each line's image as float32 N x 3 x H x W to OUT.npy,
+          with the model's preprocessor_config.json.
+          --image-field: the JSON field that holds the image path, relative to --image-dir
+              (default "image")
+          --max-pixels: reject images with more pixels than this (default 178956970, as Pillow)
+          --exif-orientation: turn JPEG images upright by their EXIF orientation tag (off by
+              default, as in transformers)
       help
           Print this text. `mmret <command> --help` prints it too.
 
@@ -56,6 +65,8 @@ do {
         try BenchCommand.run(options)
     case "tokenize":
         try TokenizeCommand.run(options)
+    case "preprocess":
+        try PreprocessCommand.run(options)
     case "bench-tokenizer":
         try TokenizerBenchCommand.run(options)
     default:
