@@ -97,3 +97,64 @@ private final class ResultSlots: @unchecked Sendable {
         lock.withLock { slots[index] }
     }
 }
+
+/// preprocessor_config.json parsing: transformers' key forms, defaults and invalid values.
+struct ImageProcessorConfigTests {
+    private func config(_ json: String) throws(ConfigError) -> ImageProcessorConfig {
+        let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+        return try ImageProcessorConfig(json: object, path: "preprocessor_config.json")
+    }
+
+    private func error(_ json: String) -> ConfigError? {
+        do {
+            _ = try config(json)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func emptyConfigUsesTransformersDefaults() throws {
+        let defaults = try config("{}")
+        #expect(defaults.size == .shortestEdge(224))
+        #expect(defaults.cropHeight == 224 && defaults.cropWidth == 224)
+        #expect(defaults.resample == .bicubic)
+        #expect(defaults.rescaleFactor == 1.0 / 255.0)
+        #expect(defaults.imageMean == [0.48145466, 0.4578275, 0.40821073])
+        #expect(defaults.imageStd == [0.26862954, 0.26130258, 0.27577711])
+        #expect(defaults.doResize && defaults.doCenterCrop && defaults.doRescale && defaults.doNormalize)
+    }
+
+    @Test func sizeFormsFollowGetSizeDict() throws {
+        #expect(try config("{\"size\": 300}").size == .shortestEdge(300))
+        #expect(try config("{\"size\": [200, 180]}").size == .exact(height: 200, width: 180))
+        #expect(try config("{\"size\": {\"height\": 5, \"width\": 7}}").size == .exact(height: 5, width: 7))
+        let square = try config("{\"crop_size\": 96}")
+        #expect(square.cropHeight == 96 && square.cropWidth == 96)
+    }
+
+    @Test func resizedSizeTruncatesLongSide() throws {
+        let base = try config("{}")
+        #expect(base.resizedSize(width: 301, height: 225) == (width: 299, height: 224))
+        #expect(base.resizedSize(width: 225, height: 301) == (width: 224, height: 299))
+        #expect(base.resizedSize(width: 3, height: 500) == (width: 224, height: 37333))
+        #expect(base.resizedSize(width: 224, height: 224) == (width: 224, height: 224))
+    }
+
+    @Test func invalidValuesNameTheKey() {
+        #expect(error("{\"resample\": 0}")?.key == "resample")
+        #expect(error("{\"resample\": 7}")?.key == "resample")
+        #expect(error("{\"size\": {\"longest_edge\": 5}}")?.key == "size")
+        #expect(error("{\"size\": 0}")?.key == "size")
+        #expect(error("{\"crop_size\": {\"shortest_edge\": 5}}")?.key == "crop_size")
+        #expect(error("{\"image_mean\": [0.5, 0.5]}")?.key == "image_mean")
+        #expect(error("{\"image_std\": [0.5, 0, 0.5]}")?.key == "image_std")
+        #expect(error("{\"do_resize\": \"yes\"}")?.key == "do_resize")
+        #expect(error("{\"do_center_crop\": false}")?.key == "do_center_crop")
+    }
+
+    @Test func exactSizeWithoutCropIsAccepted() throws {
+        let exact = try config("{\"do_center_crop\": false, \"size\": {\"height\": 32, \"width\": 48}}")
+        #expect(exact.outputSize == (height: 32, width: 48))
+    }
+}

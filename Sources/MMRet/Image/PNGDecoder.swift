@@ -7,6 +7,18 @@ import CImageCodecShims
 /// value above 255 to white. This decoder takes the high byte there too, on purpose.
 enum PNGDecoder {
     static func decode(_ bytes: UnsafeRawBufferPointer, path: String, maximumPixelCount: Int) throws(ImageError) -> RGBImage {
+        // IHDR must come first. Its size is checked here because libpng reads on to the first
+        // IDAT chunk before it reports the header, and a file without one would read as
+        // truncated instead of too large.
+        let reader = ByteReader(bytes: bytes)
+        if let width = reader.uint32(at: 16), let height = reader.uint32(at: 20),
+           bytes.count >= 24, Array(bytes[12..<16]) == Array("IHDR".utf8)
+        {
+            try ImageDecoder.checkSize(
+                width: Int(width.byteSwapped), height: Int(height.byteSwapped), maximumPixelCount: maximumPixelCount, path: path
+            )
+        }
+
         var decoded = mmret_decoded_image()
         let status = mmret_png_decode(
             bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, UInt64(maximumPixelCount), &decoded

@@ -10,6 +10,13 @@ enum WebPDecoder {
             throw ImageError(path: path, reason: .empty)
         }
 
+        // The RIFF header stores the file size minus 8. libwebp's demuxer rejects a shorter
+        // file without saying why, so the length is checked here to report truncation.
+        let reader = ByteReader(bytes: bytes)
+        if let riffSize = reader.uint32(at: 4), bytes.count < Int(riffSize) + 8 {
+            throw ImageError(path: path, reason: .truncated)
+        }
+
         // The animation decoder allocates its canvas when it is created, so the size is
         // checked first from the header alone.
         var features = WebPBitstreamFeatures()
