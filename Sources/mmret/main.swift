@@ -5,6 +5,27 @@ let usage = """
     usage: mmret <command> [options]
 
     commands:
+      encode --model DIR --type text|image|mm_it [--input FILE.jsonl] [--image-dir DIR] --output OUT.npy
+          Embed each input line (or, for --type image without --input, every image file
+          under --image-dir, sorted by path) and write a float32 N × D .npy matrix.
+          --text-field, --image-field: the JSON fields to read (default "text", "image")
+          --batch-size: inputs per forward pass; speed only, never results (default 32)
+          --max-length: token limit of each text (default 77, 75 for mm_it captions)
+          --threads: threads for the model (default: all cores)
+          --no-normalize: keep text and image rows unnormalised (mm_it rows always are)
+          --skip-invalid: skip bad lines and images, report each, and write the input
+              line of every row to OUT.lines.txt
+          --max-image-pixels N: refuse larger images (default 178956970)
+          --apply-exif-orientation: rotate JPEGs as their EXIF tag says (the reference does not)
+          --quiet: no progress or summary on stderr
+      search --model DIR --corpus FILE.jsonl [--image-dir DIR] --query-text T [--query-image I]
+          Rank the corpus against a text, image or composed (both) query by inner product
+          and print rank, score and id per line, best first.
+          --corpus-type: text, image or mm_it (default image)
+          --corpus-embeddings E.npy: use embeddings from `mmret encode` of the same corpus file
+          --top-k: results to print (default 10)
+          --id-field: the JSON field printed as the id (default "id", else the image or text)
+          --show-field NAME: also print this field of each result's corpus line
       info --model DIR
           Print a checkpoint's architecture, parameter count and stored dtype.
       tokenize --model DIR --input FILE.jsonl [--max-length N] [--text-field NAME]
@@ -63,6 +84,10 @@ do {
         try InfoCommand.run(options)
     case "bench":
         try BenchCommand.run(options)
+    case "encode":
+        try EncodeCommand.run(options)
+    case "search":
+        try SearchCommand.run(options)
     case "tokenize":
         try TokenizeCommand.run(options)
     case "preprocess":
@@ -75,6 +100,9 @@ do {
 } catch let error as CommandLineError {
     printError(error.description)
     exit(2)
+} catch let error as InputError {
+    printError(error.description)
+    exit(1)
 } catch {
     printError("\(error)")
     exit(1)
