@@ -29,7 +29,7 @@ enum EncodeCommand {
         let imageDirectory = options.optional("image-dir") != nil ? try options.directory("image-dir") : nil
         let quiet = options.flag("quiet")
         let skipInvalid = options.flag("skip-invalid")
-        var encoderOptions = try makeEncoderOptions(options, imageDirectory: imageDirectory, composed: type == .composed)
+        var encoderOptions = try makeEncoderOptions(options, imageDirectory: imageDirectory)
         encoderOptions.normalized = !options.flag("no-normalize")
         if quiet {
             encoderOptions.warningHandler = { _ in }
@@ -108,7 +108,7 @@ enum EncodeCommand {
     }
 
     /// The encoder settings shared by `encode` and `search`.
-    static func makeEncoderOptions(_ options: CommandLineArguments, imageDirectory: URL?, composed: Bool) throws -> EncoderOptions {
+    static func makeEncoderOptions(_ options: CommandLineArguments, imageDirectory: URL?) throws -> EncoderOptions {
         var encoderOptions = EncoderOptions()
         encoderOptions.imageDirectory = imageDirectory
         encoderOptions.batchSize = try options.integer("batch-size", default: 32, maximum: 4096)

@@ -1,8 +1,9 @@
 import Foundation
 import MMRet
 
-/// `mmret search`: ranks a corpus against one text, image or composed query by exact inner
-/// product and prints rank, score and id, best first, one tab-separated line each.
+/// `mmret search`: ranks a corpus by exact inner product against one query, printing rank,
+/// score and id per line, best first; or against every line of a query file, writing the
+/// top ids of each query as one JSON object.
 ///
 /// The corpus is encoded on the spot from `--corpus`, or loaded from `--corpus-embeddings`
 /// (written earlier by `mmret encode` from the same `--corpus` file, which then supplies the ids).
@@ -10,41 +11,80 @@ enum SearchCommand {
     static func run(_ arguments: [String]) throws {
         let options = try CommandLineArguments(
             command: "search", arguments: arguments,
-            valueOptions: EncodeCommand.valueOptions.subtracting(["type", "input", "output"]).union([
-                "corpus", "corpus-embeddings", "corpus-type", "query-text", "query-image", "top-k", "id-field", "show-field",
+            valueOptions: EncodeCommand.valueOptions.subtracting(["type", "input"]).union([
+                "corpus", "corpus-embeddings", "corpus-type", "query-text", "query-image", "top-k", "id-field",
+                "show-field", "queries", "query-type", "query-text-field", "query-image-field",
             ]),
-            flagNames: ["quiet", "apply-exif-orientation", "skip-invalid"]
+            flagNames: ["quiet", "apply-exif-orientation"]
         )
         let modelDirectory = try options.directory("model")
         let imageDirectory = options.optional("image-dir") != nil ? try options.directory("image-dir") : nil
-        let corpusURL = URL(fileURLWithPath: try options.required("corpus"))
-        let topK = try options.integer("top-k", default: 10, maximum: 1_000_000)
         let quiet = options.flag("quiet")
-        let corpusType: EncodingType
-        do {
-            corpusType = try EncodingType(name: options.optional("corpus-type") ?? "image")
-        } catch {
-            throw CommandLineError("--corpus-type: \(error.description)")
+        var encoderOptions = try EncodeCommand.makeEncoderOptions(options, imageDirectory: imageDirectory)
+        if quiet {
+            encoderOptions.warningHandler = { _ in }
         }
 
-        // The query's type follows from what it has: a text, an image, or both.
+        if let queriesPath = options.optional("queries") {
+            guard options.optional("query-text") == nil, options.optional("query-image") == nil else {
+                throw CommandLineError("give either --queries FILE.jsonl or --query-text/--query-image, not both")
+            }
+            let encoder = try MMRetEncoder(modelDirectory: modelDirectory, options: encoderOptions)
+            let corpus = try loadCorpus(options, encoder: encoder, quiet: quiet)
+            try searchQueryFile(URL(fileURLWithPath: queriesPath), options: options, encoder: encoder, corpus: corpus, quiet: quiet)
+            return
+        }
+
+        // A single query's type follows from what it has: a text, an image, or both.
         let queryText = options.optional("query-text")
         let queryImage = options.optional("query-image").map { path in
             // A query image that exists relative to the working directory is taken from
             // there; otherwise it is an id under --image-dir, like the corpus images.
             FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path).standardizedFileURL.path : path
         }
-        let queryType: EncodingType
-        switch (queryText, queryImage) {
-        case (.some, .some): queryType = .composed
-        case (.some, nil): queryType = .text
-        case (nil, .some): queryType = .image
-        case (nil, nil): throw CommandLineError("'search' needs --query-text, --query-image or both (a composed query)")
+        guard queryText != nil || queryImage != nil else {
+            throw CommandLineError("'search' needs --query-text, --query-image or both (a composed query), or --queries FILE.jsonl")
+        }
+        let encoder = try MMRetEncoder(modelDirectory: modelDirectory, options: encoderOptions)
+        let corpus = try loadCorpus(options, encoder: encoder, quiet: quiet)
+        let query: [Float]
+        do {
+            if let queryText, let queryImage {
+                query = try encoder.encodeComposed(caption: queryText, imageID: queryImage)
+            } else if let queryText {
+                query = try encoder.encodeText(queryText)
+            } else {
+                query = try encoder.encodeImage(queryImage!)
+            }
+        } catch let error as EncoderError {
+            throw InputError("query: \(error.description)")
         }
 
-        var encoderOptions = try EncodeCommand.makeEncoderOptions(options, imageDirectory: imageDirectory, composed: queryType == .composed)
-        if quiet {
-            encoderOptions.warningHandler = { _ in }
+        let topK = try options.integer("top-k", default: 10, maximum: 1_000_000)
+        let showsField = options.optional("show-field") != nil
+        let hits = InnerProductSearch(corpus: corpus.embeddings).topK(query, k: topK)
+        var output = ""
+        for (rank, hit) in hits.enumerated() {
+            output += "\(rank + 1)\t\(String(format: "%.4f", hit.score))\t\(corpus.inputs.displayID(of: hit.row))"
+            if showsField {
+                output += "\t" + (corpus.inputs.shownValues[hit.row] ?? "")
+            }
+            output += "\n"
+        }
+        FileHandle.standardOutput.write(Data(output.utf8))
+    }
+
+    /// Reads the corpus file and returns it with its embeddings, encoded now or loaded from
+    /// `--corpus-embeddings` after checking that they fit the file and the model.
+    static func loadCorpus(
+        _ options: CommandLineArguments, encoder: MMRetEncoder, quiet: Bool
+    ) throws -> (inputs: EncodeInputs, embeddings: Embeddings) {
+        let corpusURL = URL(fileURLWithPath: try options.required("corpus"))
+        let corpusType: EncodingType
+        do {
+            corpusType = try EncodingType(name: options.optional("corpus-type") ?? "image")
+        } catch {
+            throw CommandLineError("--corpus-type: \(error.description)")
         }
         let corpus = try EncodeInputs.read(
             jsonLines: corpusURL, type: corpusType,
@@ -53,51 +93,87 @@ enum SearchCommand {
             idField: options.optional("id-field") ?? "id", shownField: options.optional("show-field"),
             skipInvalid: false, report: printDiagnostic
         )
-        let encoder = try MMRetEncoder(modelDirectory: modelDirectory, options: encoderOptions)
 
-        let corpusEmbeddings: Embeddings
+        if let path = options.optional("corpus-embeddings") {
+            let embeddings = try Embeddings(npyAt: URL(fileURLWithPath: path))
+            guard embeddings.rows == corpus.count else {
+                throw InputError("\(path) has \(embeddings.rows) rows but \(corpusURL.path) has \(corpus.count) records; encode the corpus file again")
+            }
+            guard embeddings.dimension == encoder.dimension else {
+                throw InputError("\(path) holds \(embeddings.dimension)-value rows but this model makes \(encoder.dimension); was it encoded with another model?")
+            }
+            return (corpus, embeddings)
+        }
+
+        let progress = quiet ? nil : ProgressReporter(total: corpus.count, label: "corpus inputs")
+        var embeddings = Embeddings(dimension: encoder.dimension)
         do {
-            if let path = options.optional("corpus-embeddings") {
-                corpusEmbeddings = try Embeddings(npyAt: URL(fileURLWithPath: path))
-                guard corpusEmbeddings.rows == corpus.count else {
-                    throw InputError("\(path) has \(corpusEmbeddings.rows) rows but \(corpusURL.path) has \(corpus.count) records; encode the corpus file again")
-                }
-                guard corpusEmbeddings.dimension == encoder.dimension else {
-                    throw InputError("\(path) holds \(corpusEmbeddings.dimension)-value rows but this model makes \(encoder.dimension); was it encoded with another model?")
-                }
-            } else {
-                let progress = quiet ? nil : ProgressReporter(total: corpus.count, label: "corpus inputs")
-                var embeddings = Embeddings(dimension: encoder.dimension)
-                try encoder.encode(type: corpusType, texts: corpus.texts, imageIDs: corpus.imageIDs, progress: { progress?.update($0) }) {
-                    embeddings.append($0.embeddings)
-                }
-                progress?.finish()
-                corpusEmbeddings = embeddings
+            try encoder.encode(type: corpusType, texts: corpus.texts, imageIDs: corpus.imageIDs, progress: { progress?.update($0) }) {
+                embeddings.append($0.embeddings)
             }
         } catch let error as EncoderError {
             throw InputError(EncodeCommand.describe(error, inputs: corpus))
         }
+        progress?.finish()
+        return (corpus, embeddings)
+    }
 
-        let query: [Float]
+    /// Ranks the corpus for every query of a JSON Lines file and writes
+    /// `{"query id": ["corpus id", ...], ...}` in query order, to `--output` or stdout.
+    /// A query's id is its `--id-field` value, else its line number.
+    static func searchQueryFile(
+        _ url: URL, options: CommandLineArguments, encoder: MMRetEncoder,
+        corpus: (inputs: EncodeInputs, embeddings: Embeddings), quiet: Bool
+    ) throws {
+        let queryType: EncodingType
         do {
-            switch queryType {
-            case .text: query = try encoder.encodeText(queryText!)
-            case .image: query = try encoder.encodeImage(queryImage!)
-            case .composed: query = try encoder.encodeComposed(caption: queryText!, imageID: queryImage!)
+            queryType = try EncodingType(name: options.optional("query-type") ?? "mm_it")
+        } catch {
+            throw CommandLineError("--query-type: \(error.description)")
+        }
+        let queries = try EncodeInputs.read(
+            jsonLines: url, type: queryType,
+            textField: options.optional("query-text-field") ?? "text",
+            imageField: options.optional("query-image-field") ?? "image",
+            idField: options.optional("id-field") ?? "id",
+            skipInvalid: false, report: printDiagnostic
+        )
+        let topK = try options.integer("top-k", default: 50, maximum: 1_000_000)
+        let search = InnerProductSearch(corpus: corpus.embeddings)
+        let progress = quiet ? nil : ProgressReporter(total: queries.count, label: "queries")
+
+        var entries: [String] = []
+        do {
+            try encoder.encode(type: queryType, texts: queries.texts, imageIDs: queries.imageIDs, progress: { progress?.update($0) }) { batch in
+                for (row, index) in batch.inputIndices.enumerated() {
+                    let ids = search.topK(batch.embeddings.row(row), k: topK).map { jsonString(corpus.inputs.displayID(of: $0.row)) }
+                    let queryID = queries.recordIDs[index] ?? String(queries.lineNumbers[index])
+                    entries.append("  \(jsonString(queryID)): [\(ids.joined(separator: ", "))]")
+                }
             }
         } catch let error as EncoderError {
-            throw InputError("query: \(error.description)")
+            throw InputError(EncodeCommand.describe(error, inputs: queries))
         }
+        progress?.finish()
 
-        let hits = InnerProductSearch(corpus: corpusEmbeddings).topK(query, k: topK)
-        var output = ""
-        for (rank, hit) in hits.enumerated() {
-            output += "\(rank + 1)\t\(String(format: "%.4f", hit.score))\t\(corpus.displayID(of: hit.row))"
-            if options.optional("show-field") != nil {
-                output += "\t" + (corpus.shownValues[hit.row] ?? "")
+        let json = "{\n" + entries.joined(separator: ",\n") + "\n}\n"
+        if let outputPath = options.optional("output") {
+            do {
+                try Data(json.utf8).write(to: URL(fileURLWithPath: outputPath), options: .atomic)
+            } catch {
+                throw InputError("cannot write \(outputPath): \(error.localizedDescription)")
             }
-            output += "\n"
+            if !quiet {
+                printDiagnostic("wrote the top \(topK) corpus ids of \(entries.count) queries to \(outputPath)")
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(json.utf8))
         }
-        FileHandle.standardOutput.write(Data(output.utf8))
+    }
+
+    /// Returns `text` as a JSON string literal.
+    static func jsonString(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -26,6 +26,12 @@ let usage = """
           --top-k: results to print (default 10)
           --id-field: the JSON field printed as the id (default "id", else the image or text)
           --show-field NAME: also print this field of each result's corpus line
+      search --model DIR --corpus FILE.jsonl --queries FILE.jsonl [--output OUT.json]
+          Rank the corpus for every query line and write {"query id": [top corpus ids]} as
+          JSON, in query order (the format of CIRCO-style evaluations).
+          --query-type: text, image or mm_it (default mm_it)
+          --query-text-field, --query-image-field: the query fields (default "text", "image")
+          --top-k: ids kept per query (default 50)
       info --model DIR
           Print a checkpoint's architecture, parameter count and stored dtype.
       tokenize --model DIR --input FILE.jsonl [--max-length N] [--text-field NAME]

@@ -177,6 +177,30 @@ struct EncodeCommandTests {
         #expect(rankedIDs(reloaded) == rankedIDs(fresh))
     }
 
+    /// A query file gives one JSON entry per query, keyed by line number without an id
+    /// field, with the corpus ids in the order of the reference embeddings' scores.
+    @Test func searchWritesTopIDsOfAQueryFile() throws {
+        let directory = try TestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("results.json")
+        let run = try CommandRun([
+            "search", "--model", Self.model, "--image-dir", Self.images, "--corpus", Self.input("images.jsonl"),
+            "--queries", Self.input("composed.jsonl"), "--top-k", "3", "--output", output.path, "--quiet",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let results = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [String: [String]])
+
+        let fixture = try Fixture()
+        let images = try fixture.expected("image")
+        let queries = try fixture.expected("composed")
+        #expect(results.count == queries.rows)
+        for query in 0 ..< queries.rows {
+            let scores = (0 ..< images.rows).map { row in zip(images.row(row), queries.row(query)).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
+            let expected = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(3).map { fixture.imageIDs[$0] }
+            #expect(results[String(query + 1)] == expected, "query on line \(query + 1)")
+        }
+    }
+
     @Test func searchChecksSavedEmbeddingsAgainstTheCorpus() throws {
         let directory = try TestFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
