@@ -20,9 +20,15 @@ let package = Package(
             path: "Sources/CDNNL",
             providers: [.apt(["libdnnl-dev"])]
         ),
+        // The element-wise kernels, in C so that they can use AVX-512 intrinsics behind a
+        // run-time processor check.
+        .target(
+            name: "CKernels",
+            path: "Sources/CKernels"
+        ),
         .target(
             name: "MMRet",
-            dependencies: ["CBLAS", "CDNNL"]
+            dependencies: ["CBLAS", "CDNNL", "CKernels"]
         ),
         .executableTarget(
             name: "mmret",

@@ -61,8 +61,7 @@ struct EncoderLayer: Sendable {
         context.linearAddingInPlace(attended, weight: outputProjection.weight, bias: outputProjection.bias, to: &hidden)
 
         let normed2 = context.layerNorm(hidden, layerNorm2)
-        var intermediate = context.linear(normed2, fc1)
-        context.activate(&intermediate, activation)
+        let intermediate = context.linear(normed2, weight: fc1.weight, bias: fc1.bias, activation: activation)
         context.linearAddingInPlace(intermediate, weight: fc2.weight, bias: fc2.bias, to: &hidden)
     }
 }
