@@ -8,7 +8,7 @@ enum BenchCommand {
     static func run(_ arguments: [String]) throws {
         let options = try CommandLineArguments(
             command: "bench", arguments: arguments,
-            valueOptions: ["model", "batch", "iterations", "warmup", "threads", "mode"]
+            valueOptions: ["model", "batch", "iterations", "warmup", "threads", "mode", "precision"]
         )
         let directory = try options.directory("model")
         // 1024 full-size images already take several gigabytes of activations.
@@ -22,10 +22,15 @@ enum BenchCommand {
             throw CommandLineError("--mode takes image, text or image,text, got '\(modeText)'")
         }
 
+        let precisionText = options.optional("precision") ?? "fp32"
+        guard let precision = Precision(rawValue: precisionText) else {
+            throw CommandLineError("--precision takes fp32 or bf16, got '\(precisionText)'")
+        }
+
         let context = ComputeContext(gemm: try gemmBackend(), threadCount: threads)
         let loadStart = Date()
-        let model = try CLIPModel(directory: directory)
-        printDiagnostic("loaded \(directory.path) in \(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s; gemm \(context.gemm.name), \(threads) threads")
+        let model = try CLIPModel(directory: directory, precision: precision)
+        printDiagnostic("loaded \(directory.path) in \(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s; \(precision.rawValue), gemm \(context.gemm.name), \(threads) threads")
 
         var generator = SplitMix64(seed: 42)
         if modes.contains("image") {
@@ -35,14 +40,14 @@ enum BenchCommand {
             let seconds = try measure(iterations: iterations, warmup: warmup) {
                 try model.imageFeatures(pixelValues: pixels, context: context)
             }
-            print("mmret image fp32 batch=\(batch) threads=\(threads) images/s=\(String(format: "%.2f", Double(batch) / seconds)) gemm=\(context.gemm.name)")
+            print("mmret image \(precision.rawValue) batch=\(batch) threads=\(threads) images/s=\(String(format: "%.2f", Double(batch) / seconds)) gemm=\(context.gemm.name)")
         }
         if modes.contains("text") {
             let tokens = randomTokens(batch: batch, config: model.config.text, generator: &generator)
             let seconds = try measure(iterations: iterations, warmup: warmup) {
                 try model.textFeatures(tokens, context: context)
             }
-            print("mmret text fp32 batch=\(batch) threads=\(threads) texts/s=\(String(format: "%.2f", Double(batch) / seconds)) gemm=\(context.gemm.name)")
+            print("mmret text \(precision.rawValue) batch=\(batch) threads=\(threads) texts/s=\(String(format: "%.2f", Double(batch) / seconds)) gemm=\(context.gemm.name)")
         }
     }
 
