@@ -19,6 +19,8 @@ final class PackedBF16Weights: @unchecked Sendable {
         outputs = weight.rows
         inputs = weight.columns
         let engine = OneDNNMatmul.engine.value
+        // A team of OpenMP threads would spin between the many small reorders of a load.
+        omp_set_num_threads(1)
 
         // The layout is chosen for 256 rows and then used for every row count. Creating a
         // primitive for a row count that rejected it would stop with a precondition

@@ -135,6 +135,7 @@ public final class SafetensorsFile: Sendable {
         guard let info = tensors[name] else {
             throw .missingTensor(name: name, expectedShape: [])
         }
+        defer { file.releasePages(info.byteRange) }
         let bytes = file.bytes(info.byteRange)
         let count = info.elementCount
         switch info.dtype {
