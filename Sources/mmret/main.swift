@@ -39,12 +39,17 @@ let usage = """
           --max-length: ids per text, special tokens included (default 77)
           --text-field: the JSON field that holds the text (default "text")
       bench --model DIR [--batch N] [--iterations N] [--warmup N] [--threads N] [--mode MODES]
-          Measure fp32 images/s and texts/s on random full-size inputs.
+            [--precision P] [--text-tokens MIN-MAX]
+          Measure images/s and texts/s on random full-size inputs.
           --batch: inputs per forward pass (default 32)
           --iterations: timed passes, the median is printed (default 5)
           --warmup: untimed passes first (default 1)
           --threads: threads for GEMM and kernels (default: all cores)
-          --mode: image, text or image,text (default image,text)
+          --mode: comma-separated image, text, gemm (default image,text); gemm times
+            the vision fc1 GEMM alone, one per thread, in fp32 and bf16
+          --text-tokens: text lengths, special tokens included, spread over MIN-MAX
+            (default: max_position_embeddings)
+          --precision: fp32 or bf16 (bf16 weights and GEMM inputs; default fp32)
       bench-tokenizer --model DIR --input FILE.jsonl [--text-field NAME]
           Measure tokenizer tokens/s on one thread and as a batch on all cores.
       preprocess --model DIR --image-dir DIR --input FILE.jsonl --output OUT.npy [--image-field NAME]
