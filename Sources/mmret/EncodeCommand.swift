@@ -9,7 +9,7 @@ import MMRet
 enum EncodeCommand {
     static let valueOptions: Set<String> = [
         "model", "type", "input", "image-dir", "text-field", "image-field", "output", "batch-size",
-        "max-length", "threads", "max-image-pixels",
+        "max-length", "threads", "max-image-pixels", "precision",
     ]
     static let flagNames: Set<String> = ["no-normalize", "skip-invalid", "quiet", "apply-exif-orientation"]
 
@@ -111,6 +111,13 @@ enum EncodeCommand {
     static func makeEncoderOptions(_ options: CommandLineArguments, imageDirectory: URL?) throws -> EncoderOptions {
         var encoderOptions = EncoderOptions()
         encoderOptions.imageDirectory = imageDirectory
+        if let name = options.optional("precision") {
+            guard let precision = Precision(rawValue: name) else {
+                let known = Precision.allCases.map(\.rawValue).joined(separator: " or ")
+                throw CommandLineError("--precision must be \(known), got '\(name)'")
+            }
+            encoderOptions.precision = precision
+        }
         encoderOptions.batchSize = try options.integer("batch-size", default: 32, maximum: 4096)
         encoderOptions.threadCount = options.optional("threads") == nil ? nil : try options.integer("threads", default: 1, maximum: 1024)
         if options.optional("max-length") != nil {

@@ -12,6 +12,7 @@ let usage = """
           --batch-size: inputs per forward pass; speed only, never results (default 32)
           --max-length: token limit of each text (default 77, 75 for mm_it captions)
           --threads: threads for the model (default: all cores)
+          --precision: fp32 (default, the reference's arithmetic) or bf16 (faster, cosine ≥ 0.999)
           --no-normalize: keep text and image rows unnormalised (mm_it rows always are)
           --skip-invalid: skip bad lines and images, report each, and write the input
               line of every row to OUT.lines.txt

@@ -92,6 +92,26 @@ struct EncoderTests {
         Self.expectMatches(composed, try fixture.expected("composed"), "mm_it without normalisation")
     }
 
+    /// bf16 weights and GEMM inputs stay within cosine 0.999 per row of the fp32 reference,
+    /// the reduced-precision bound of this package.
+    @Test func bf16EmbeddingsStayCloseToReference() throws {
+        let fixture = try Fixture()
+        let encoder = try Fixture.encoder { $0.precision = .bf16 }
+        let results = [
+            ("text", try encoder.encodeText(fixture.texts)),
+            ("image", try encoder.encodeImages(fixture.imageIDs)),
+            ("composed", try encoder.encodeComposed(captions: fixture.composed.captions, imageIDs: fixture.composed.imageIDs)),
+        ]
+        for (name, actual) in results {
+            let expected = try fixture.expected(name)
+            #expect(actual.rows == expected.rows)
+            for row in 0 ..< min(actual.rows, expected.rows) {
+                let cosine = zip(actual.row(row), expected.row(row)).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                #expect(cosine >= 0.999, "bf16 \(name) row \(row): cosine \(cosine)")
+            }
+        }
+    }
+
     @Test func queriesAndCorpusDispatchOnType() throws {
         let fixture = try Fixture()
         let encoder = try Fixture.encoder()

@@ -21,6 +21,10 @@ public struct EncoderOptions: Sendable {
     /// Whether text and image embeddings are scaled to unit L2 norm. Composed embeddings
     /// are always normalised, since their definition normalises the summed features.
     public var normalized = true
+    /// fp32 (the default and the reference path) or bf16 weights and GEMM inputs, which
+    /// is about twice as fast on processors with AVX512-BF16 and keeps cosine ≥ 0.999
+    /// against fp32. The reference's `use_fp16` has the same role on a GPU.
+    public var precision = Precision.fp32
     /// The folder that image ids are relative to. Without it, ids are paths relative to
     /// the working directory, or absolute paths.
     public var imageDirectory: URL?

@@ -45,7 +45,7 @@ public final class MMRetEncoder: Sendable {
         guard options.batchSize >= 1 else {
             throw EncoderError.invalidOption("the batch size must be at least 1, got \(options.batchSize)")
         }
-        model = try CLIPModel(directory: modelDirectory)
+        model = try CLIPModel(directory: modelDirectory, precision: options.precision)
         tokenizer = try CLIPTokenizer(directory: modelDirectory)
         let positions = model.config.text.maxPositionEmbeddings
         for (name, length) in [("text", options.textMaxLength), ("composed caption", options.composedTextMaxLength)] {
