@@ -48,6 +48,9 @@ enum EncodeCommand {
             fromFolder = false
         } else if type == .image, let imageDirectory {
             inputs = try EncodeInputs.scan(imageDirectory: imageDirectory)
+            guard inputs.count > 0 else {
+                throw InputError("no image files (.jpg, .jpeg, .png, .webp, .gif, .bmp) under \(imageDirectory.path)")
+            }
             fromFolder = true
         } else {
             throw CommandLineError("'encode' needs --input FILE.jsonl (only --type image can read a whole --image-dir instead)")

@@ -100,8 +100,9 @@ struct EncodeInputs {
         let root = directory.standardizedFileURL.path
         var ids: [String] = []
         for case let url as URL in enumerator {
+            // A symbolic link counts when it points to a regular file.
             guard extensions.contains(url.pathExtension.lowercased()),
-                  (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true
+                  (try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true
             else { continue }
             var path = url.standardizedFileURL.path
             if path.hasPrefix(root + "/") {

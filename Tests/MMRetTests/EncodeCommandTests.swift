@@ -69,6 +69,35 @@ struct EncodeCommandTests {
         }
     }
 
+    /// A folder scan follows symbolic links to image files, skips other files, and rejects
+    /// a folder without images instead of writing an empty matrix.
+    @Test func folderScanFollowsLinksAndRejectsEmptyFolders() throws {
+        let directory = try TestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let images = directory.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            at: images.appendingPathComponent("linked.jpg"), withDestinationURL: Fixture.imageDirectory.appendingPathComponent("gradient.jpg")
+        )
+        try Data("notes".utf8).write(to: images.appendingPathComponent("notes.txt"))
+        let output = directory.appendingPathComponent("linked.npy")
+        let run = try CommandRun([
+            "encode", "--model", Self.model, "--image-dir", images.path, "--type", "image", "--output", output.path, "--quiet",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try String(contentsOf: directory.appendingPathComponent("linked.ids.txt"), encoding: .utf8) == "linked.jpg\n")
+        EncoderTests.expectMatches(try Embeddings(npyAt: output), try Fixture().expected("image").row(0).asEmbeddings, "linked image")
+
+        let empty = directory.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let emptyRun = try CommandRun([
+            "encode", "--model", Self.model, "--image-dir", empty.path, "--type", "image", "--output", directory.appendingPathComponent("none.npy").path,
+        ])
+        #expect(emptyRun.status == 1)
+        #expect(emptyRun.stderr.contains("no image files"))
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("none.npy").path))
+    }
+
     /// Each bad input ends the run with an error naming the file and line, exit status 1,
     /// and no output file.
     @Test(arguments: [
