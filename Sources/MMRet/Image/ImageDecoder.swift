@@ -84,7 +84,7 @@ enum ImageDecoder {
         let path = url.path
         let data: Data
         do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
+            data = try Data(contentsOf: url)
         } catch {
             throw ImageError(path: path, reason: .unreadable(Self.systemMessage(error)))
         }
