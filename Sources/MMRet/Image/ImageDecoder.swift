@@ -7,7 +7,7 @@ public struct ImageDecodingOptions: Sendable, Equatable {
 
     /// Files whose width * height exceeds this are rejected before any pixel buffer is allocated.
     public var maximumPixelCount: Int
-    /// Rotates and flips images as their EXIF orientation tag says (JPEG files only).
+    /// Rotates and flips images as their EXIF orientation tag specifies (JPEG files only).
     /// Off by default because transformers' CLIPImageProcessor does not apply it.
     public var appliesEXIFOrientation: Bool
 

@@ -20,8 +20,8 @@ public enum ResamplingFilter: Int, Sendable, CaseIterable {
         }
     }
 
-    /// The kernel, with the same double-precision expressions as Pillow's Resample.c
-    /// (Pillow 13.0), so that the fixed-point weights round the same way.
+    /// Evaluates the kernel with the same double-precision expressions as Pillow's
+    /// Resample.c (Pillow 13.0), so that the fixed-point weights round the same way.
     func weight(_ x: Double) -> Double {
         switch self {
         case .box:
@@ -122,7 +122,7 @@ struct ResamplingKernel {
 ///
 /// Like Pillow, a horizontal pass runs only when the width changes and a vertical pass only
 /// when the height changes, each rounding to 8 bits with clamping. Only the output pixels
-/// inside `window` are computed; each equals the pixel Pillow computes at that position,
+/// inside `window` are computed. Each equals the pixel Pillow computes at that position,
 /// because every output pixel depends on its own source pixels only.
 enum ImageResampler {
     static func resize(
