@@ -62,6 +62,8 @@ let usage = """
           --max-pixels: reject images with more pixels than this (default 178956970, as Pillow)
           --exif-orientation: turn JPEG images upright by their EXIF orientation tag (off by
               default, as in transformers)
+      bench-preprocess --model DIR --image-dir DIR --input FILE.jsonl [--image-field NAME]
+          Measure images/s of decoding and preprocessing the listed images on one thread.
       help
           Print this text. `mmret <command> --help` prints it too.
 
@@ -104,6 +106,8 @@ do {
         try TokenizeCommand.run(options)
     case "preprocess":
         try PreprocessCommand.run(options)
+    case "bench-preprocess":
+        try PreprocessBenchCommand.run(options)
     case "bench-tokenizer":
         try TokenizerBenchCommand.run(options)
     default:

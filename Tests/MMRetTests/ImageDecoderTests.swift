@@ -108,12 +108,41 @@ struct ImageDecoderTests {
         #expect(error?.description.contains(url.path) == true)
     }
 
-    @Test func bmpRunLengthIsUnsupported() throws {
-        var bytes = try fixtureBytes("inputs/bmp-palette8-92x84.bmp")
-        // BITMAPINFOHEADER compression at byte 30: 1 is RLE8.
-        bytes[30] = 1
-        let url = try temporaryFile(bytes, name: "rle.bmp")
-        #expect(decodeError(url) == ImageError(path: url.path, reason: .unsupportedFeature("BMP run-length compression")))
+    /// Builds a 4x2 RLE8 bitmap with a two-colour palette around `data`.
+    private func runLengthBMP(_ data: [UInt8], bitsPerPixel: UInt8 = 8) -> [UInt8] {
+        let offset = 14 + 40 + 8
+        func little32(_ value: Int) -> [UInt8] { (0..<4).map { UInt8((value >> (8 * $0)) & 0xFF) } }
+        var bytes: [UInt8] = Array("BM".utf8) + little32(offset + data.count) + [0, 0, 0, 0] + little32(offset)
+        bytes += little32(40) + little32(4) + little32(2) + [1, 0, bitsPerPixel, 0] + little32(1) + little32(data.count)
+        bytes += little32(2835) + little32(2835) + little32(2) + little32(0)
+        bytes += [0, 0, 0, 0, 255, 255, 255, 0]
+        return bytes + data
+    }
+
+    @Test func bmpRunLengthDecodesRows() throws {
+        // The bottom row is a run of two index-1 pixels, then end of line. The top row is the
+        // absolute run 1, 0, 1, 0.
+        let url = try temporaryFile(runLengthBMP([2, 1, 0, 0, 0, 4, 1, 0, 1, 0, 0, 1]), name: "rle.bmp")
+        let image = try ImageDecoder.decode(fileAt: url, options: ImageDecodingOptions())
+        let red = stride(from: 0, to: image.pixels.count, by: 3).map { image.pixels[$0] }
+        #expect(red == [255, 0, 255, 0, 255, 255, 0, 0])
+    }
+
+    @Test func bmpRunLengthEndingEarlyIsInvalid() throws {
+        let url = try temporaryFile(runLengthBMP([2, 1, 0, 1]), name: "short-rle.bmp")
+        let expected = ImageError(path: url.path, reason: .invalidData("the BMP run-length data ends before the last row"))
+        #expect(decodeError(url) == expected)
+    }
+
+    @Test func bmpRunLengthCutShortIsTruncated() throws {
+        let url = try temporaryFile(runLengthBMP([2, 1, 0, 0, 2]), name: "cut-rle.bmp")
+        #expect(decodeError(url) == ImageError(path: url.path, reason: .truncated))
+    }
+
+    @Test func bmpRunLengthAt24BitsIsUnsupported() throws {
+        let url = try temporaryFile(runLengthBMP([2, 1, 0, 1], bitsPerPixel: 24), name: "rle24.bmp")
+        let expected = ImageError(path: url.path, reason: .unsupportedFeature("BMP run-length compression at 24 bits a pixel"))
+        #expect(decodeError(url) == expected)
     }
 
     @Test func signatureFollowedByGarbageIsInvalid() throws {

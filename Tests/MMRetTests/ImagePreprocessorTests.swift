@@ -55,12 +55,15 @@ struct ImagePreprocessorTests {
 
     @Test func outputSizeFollowsConfig() throws {
         let base = try ImagePreprocessor(modelDirectory: ImageFixtures.config("clip-base"))
-        #expect(base.height == 224 && base.width == 224)
+        #expect(base.height == 224)
+        #expect(base.width == 224)
         #expect(base.valuesPerImage == 3 * 224 * 224)
         let exact = try ImagePreprocessor(modelDirectory: ImageFixtures.config("exact-size"))
-        #expect(exact.height == 160 && exact.width == 192)
+        #expect(exact.height == 160)
+        #expect(exact.width == 192)
         let legacy = try ImagePreprocessor(modelDirectory: ImageFixtures.config("legacy-bilinear"))
-        #expect(legacy.height == 56 && legacy.width == 56)
+        #expect(legacy.height == 56)
+        #expect(legacy.width == 56)
         #expect(legacy.config.resample == .bilinear)
         #expect(legacy.config.size == .shortestEdge(64))
         #expect(legacy.config.doNormalize == false)
@@ -117,12 +120,16 @@ struct ImageProcessorConfigTests {
     @Test func emptyConfigUsesTransformersDefaults() throws {
         let defaults = try config("{}")
         #expect(defaults.size == .shortestEdge(224))
-        #expect(defaults.cropHeight == 224 && defaults.cropWidth == 224)
+        #expect(defaults.cropHeight == 224)
+        #expect(defaults.cropWidth == 224)
         #expect(defaults.resample == .bicubic)
         #expect(defaults.rescaleFactor == 1.0 / 255.0)
         #expect(defaults.imageMean == [0.48145466, 0.4578275, 0.40821073])
         #expect(defaults.imageStd == [0.26862954, 0.26130258, 0.27577711])
-        #expect(defaults.doResize && defaults.doCenterCrop && defaults.doRescale && defaults.doNormalize)
+        #expect(defaults.doResize)
+        #expect(defaults.doCenterCrop)
+        #expect(defaults.doRescale)
+        #expect(defaults.doNormalize)
     }
 
     @Test func sizeFormsFollowGetSizeDict() throws {
@@ -130,7 +137,8 @@ struct ImageProcessorConfigTests {
         #expect(try config("{\"size\": [200, 180]}").size == .exact(height: 200, width: 180))
         #expect(try config("{\"size\": {\"height\": 5, \"width\": 7}}").size == .exact(height: 5, width: 7))
         let square = try config("{\"crop_size\": 96}")
-        #expect(square.cropHeight == 96 && square.cropWidth == 96)
+        #expect(square.cropHeight == 96)
+        #expect(square.cropWidth == 96)
     }
 
     @Test func resizedSizeTruncatesLongSide() throws {

@@ -83,7 +83,7 @@ enum ImageFixtures {
         return values
     }
 
-    /// The largest absolute difference and where it is, for failure messages.
+    /// Finds the largest absolute difference and its index, for failure messages.
     static func maximumDifference(_ actual: [Float], _ expected: [Float]) -> (value: Float, index: Int) {
         var worst: (value: Float, index: Int) = (0, -1)
         for index in 0..<min(actual.count, expected.count) {

@@ -12,10 +12,10 @@ with those versions reproduces the committed files.
 
 What is stored, under Tests/MMRetTests/Fixtures/images/:
 
-* ``inputs/``: the images. Most are written by Pillow; PNG variants Pillow cannot write
-  (Adam7 interlacing, 4-bit grey, grey with tRNS, 16-bit grey+alpha) and BMP variants
-  (16-bit, bit fields, top-down, OS/2 headers) are written by this script byte by byte;
-  the YCCK JPEG comes from write_ycck_jpeg.c through libjpeg.
+* ``inputs/``: the images. Most are written by Pillow. This script writes the PNG
+  variants Pillow cannot write (Adam7 interlacing, 4-bit grey, grey with tRNS, 16-bit)
+  and the BMP variants (RLE8, RLE4, 16-bit, bit fields, top-down, OS/2 headers) byte by byte. The
+  YCCK JPEG comes from write_ycck_jpeg.c through libjpeg.
 * ``configs/<name>/preprocessor_config.json``: three processor settings (BGE-VL's, one
   with a {"height", "width"} size and a crop that needs zero padding, and one with
   integer sizes, bilinear resampling and no normalisation).
@@ -230,6 +230,57 @@ def write_bmp(path, image, bits, top_down=False, header_size=40, masks=None, pal
     Path(path).write_bytes(header + info + palette_bytes + pixel_data)
 
 
+def rle_encode(indices, four_bit):
+    """Encodes palette indices (H, W) bottom-up as RLE8 or RLE4 with encoded runs, absolute
+    runs, a delta code over a row's leading zeros, end-of-line codes and end-of-bitmap."""
+    out = bytearray()
+    height, width = indices.shape
+    for y in reversed(range(height)):
+        row = [int(v) for v in indices[y]]
+        x = 0
+        if y == height // 2:
+            while x < width and row[x] == 0:
+                x += 1
+            if x:
+                out += bytes([0, 2, x, 0])
+        while x < width:
+            run = 1
+            while x + run < width and row[x + run] == row[x] and run < 255:
+                run += 1
+            literal_end = x
+            while (literal_end < width and literal_end - x < 255
+                   and not (literal_end + 2 < width and row[literal_end] == row[literal_end + 1] == row[literal_end + 2])):
+                literal_end += 1
+            if run >= 3 or literal_end - x < 3:
+                out += bytes([run, row[x] * 17 if four_bit else row[x]])
+                x += run
+                continue
+            literals = row[x:literal_end]
+            out += bytes([0, len(literals)])
+            if four_bit:
+                padded = literals + [0] * (len(literals) % 2)
+                data = bytes(padded[i] << 4 | padded[i + 1] for i in range(0, len(padded), 2))
+            else:
+                data = bytes(literals)
+            out += data + b"\x00" * (len(data) % 2)
+            x = literal_end
+        out += bytes([0, 0])
+    return bytes(out + bytes([0, 1]))
+
+
+def write_bmp_rle(path, indices, palette, four_bit):
+    """Writes an RLE8 or RLE4 BMP (Pillow reads these but does not write them)."""
+    height, width = indices.shape
+    data = rle_encode(indices, four_bit)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 4 if four_bit else 8, 2 if four_bit else 1,
+                       len(data), 2835, 2835, len(palette), 0)
+    palette_bytes = b"".join(bytes([b, g, r, 0]) for r, g, b in palette)
+    offset = 14 + len(info) + len(palette_bytes)
+    assert offset % 2 == 0, "absolute runs are padded relative to the file start"
+    header = b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset)
+    Path(path).write_bytes(header + info + palette_bytes + data)
+
+
 def write_ycck(path, width, height, seed):
     """Builds write_ycck_jpeg.c once and writes a YCCK JPEG of inverted (Adobe) CMYK."""
     tool = Path(tempfile.gettempdir()) / "mmret_write_ycck_jpeg"
@@ -370,7 +421,12 @@ def write_inputs():
               palette=[(i * 16, 255 - i * 16, (i * 53) % 256) for i in range(16)])
     write_bmp(INPUTS / "bmp-os2-palette8-90x86.bmp", None, 8, header_size=12, indices=bmp_pixels[..., 1],
               palette=[(i, (i * 7) % 256, 255 - i) for i in range(256)])
-    for name in ["bmp-rgb555-90x86.bmp", "bmp-rgb565-bitfields-90x86.bmp", "bmp-top-down-90x86.bmp",
+    blocks = (pattern(90, 86, 45)[..., 0] // 32).astype(np.uint8)
+    blocks[::7, 5:40] = 3
+    blocks[43, :12] = 0
+    write_bmp_rle(INPUTS / "bmp-rle8-90x86.bmp", blocks * 30, [(i, 255 - i, (i * 3) % 256) for i in range(256)], False)
+    write_bmp_rle(INPUTS / "bmp-rle4-90x86.bmp", blocks * 2, [(i * 16, 255 - i * 16, (i * 53) % 256) for i in range(16)], True)
+    for name in ["bmp-rle8-90x86.bmp", "bmp-rle4-90x86.bmp", "bmp-rgb555-90x86.bmp", "bmp-rgb565-bitfields-90x86.bmp", "bmp-top-down-90x86.bmp",
                  "bmp-bgra32-v5-90x86.bmp", "bmp-xbgr32-bitfields-90x86.bmp", "bmp-palette4-90x86.bmp",
                  "bmp-os2-palette8-90x86.bmp"]:
         raw(name)
@@ -414,7 +470,8 @@ def expected_uint8(processor, config, image, correction):
         mean = np.array(processor.image_mean, np.float32)[:, None, None]
         std = np.array(processor.image_std, np.float32)[:, None, None]
         values = (values - mean) / std
-    assert values.dtype == np.float32 and full.dtype == np.float32
+    assert values.dtype == np.float32, values.dtype
+    assert full.dtype == np.float32, full.dtype
     assert np.array_equal(values, full), f"derivation differs by {np.abs(values - full).max()}"
     return plain.transpose(1, 2, 0)
 

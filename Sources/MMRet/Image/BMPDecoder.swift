@@ -1,10 +1,10 @@
 /// Windows and OS/2 bitmaps, written here because Debian has no BMP library.
 ///
-/// Covers what Pillow's BMP reader opens without RLE: 1, 4 and 8-bit palettes, 16-bit
-/// (5-5-5 by default, 5-6-5 through bit fields), 24-bit and 32-bit pixels (the fourth byte
-/// is ignored, as Pillow ignores it unless bit fields name an alpha mask, and alpha is
-/// dropped anyway), bottom-up and top-down rows. Scaling of 5 and 6-bit fields follows
-/// Pillow's `v * 255 / max` with integer division.
+/// Covers what Pillow's BMP reader opens: 1, 4 and 8-bit palettes (RLE8 and RLE4 too),
+/// 16-bit (5-5-5 by default, 5-6-5 through bit fields), 24-bit and 32-bit pixels,
+/// bottom-up and top-down rows. The fourth byte of a 32-bit pixel is ignored: Pillow reads it only when
+/// bit fields name an alpha mask, and alpha is dropped anyway. Scaling of 5 and 6-bit
+/// fields follows Pillow's `v * 255 / max` with integer division.
 enum BMPDecoder {
     private struct Header {
         var width = 0
@@ -37,18 +37,29 @@ enum BMPDecoder {
             paletteStart += 12
         }
 
-        let rowBytes = ((header.width * header.bitsPerPixel + 31) >> 3) & ~3
-        let dataEnd = Int(pixelOffset) + rowBytes * header.height
-        guard Int(pixelOffset) <= bytes.count, dataEnd <= bytes.count else {
-            throw ImageError(path: path, reason: .truncated)
-        }
         let format = try pixelFormat(header, path: path)
-
-        var rgb = [UInt8](repeating: 0, count: header.width * header.height * 3)
         var palette: [(UInt8, UInt8, UInt8)] = []
         if header.bitsPerPixel <= 8 {
             palette = try readPalette(reader, at: paletteStart, header: header, path: path)
         }
+        guard Int(pixelOffset) <= bytes.count else {
+            throw ImageError(path: path, reason: .truncated)
+        }
+        if case .runLength(let fourBit) = format {
+            var indices = try decodeRunLength(
+                bytes, start: Int(pixelOffset), width: header.width, height: header.height, fourBit: fourBit, path: path
+            )
+            if !header.topDown {
+                indices = flipRows(indices, width: header.width, height: header.height)
+            }
+            return RGBImage(width: header.width, height: header.height, indices: indices, palette: palette)
+        }
+
+        let rowBytes = ((header.width * header.bitsPerPixel + 31) >> 3) & ~3
+        guard Int(pixelOffset) + rowBytes * header.height <= bytes.count else {
+            throw ImageError(path: path, reason: .truncated)
+        }
+        var rgb = [UInt8](repeating: 0, count: header.width * header.height * 3)
         for row in 0..<header.height {
             let sourceRow = header.topDown ? row : header.height - 1 - row
             let rowStart = Int(pixelOffset) + sourceRow * rowBytes
@@ -67,6 +78,8 @@ enum BMPDecoder {
 
     private enum PixelFormat {
         case indexed(bits: Int)
+        /// RLE8, or RLE4 when `fourBit` is true: palette indices, run-length coded.
+        case runLength(fourBit: Bool)
         case bgr15
         case bgr16
         case bgr24
@@ -86,6 +99,7 @@ enum BMPDecoder {
             header.bitsPerPixel = Int(bits)
             return header
         }
+
         guard [40, 52, 56, 64, 108, 124].contains(headerSize) else {
             throw ImageError(path: path, reason: .unsupportedFeature("a BMP header of \(headerSize) bytes"))
         }
@@ -101,6 +115,7 @@ enum BMPDecoder {
         header.bitsPerPixel = Int(bits)
         header.compression = Int(compression)
         header.colorsUsed = Int(colors)
+
         if header.compression == 3 && headerSize >= 52 {
             guard let red = reader.uint32(at: 54), let green = reader.uint32(at: 58), let blue = reader.uint32(at: 62) else {
                 throw ImageError(path: path, reason: .truncated)
@@ -122,8 +137,10 @@ enum BMPDecoder {
             default: throw ImageError(path: path, reason: .unsupportedFeature("BMP pixel depth \(header.bitsPerPixel)"))
             }
         case 1, 2:
-            // TODO: decode RLE8 and RLE4 bitmaps, which Pillow reads.
-            throw ImageError(path: path, reason: .unsupportedFeature("BMP run-length compression"))
+            guard [1, 4, 8].contains(header.bitsPerPixel) else {
+                throw ImageError(path: path, reason: .unsupportedFeature("BMP run-length compression at \(header.bitsPerPixel) bits a pixel"))
+            }
+            return .runLength(fourBit: header.compression == 2)
         case 3:
             let masks = header.masks ?? [0, 0, 0, 0]
             let rgb = Array(masks.prefix(3))
@@ -146,6 +163,94 @@ enum BMPDecoder {
         default:
             throw ImageError(path: path, reason: .unsupportedFeature("BMP compression \(header.compression)"))
         }
+    }
+
+    /// Decodes RLE8 or RLE4 data into palette indices in stored row order, as Pillow's
+    /// `BmpRleDecoder` (Pillow 13.0) does. The output is one flat stream: an end-of-line
+    /// code pads to the next row, a delta code skips `right + up * width` pixels, and
+    /// absolute runs may continue into the next row. Skipped pixels are index 0. Pillow
+    /// rejects data that does not fill the image, so that is an error here too.
+    private static func decodeRunLength(
+        _ bytes: UnsafeRawBufferPointer, start: Int, width: Int, height: Int, fourBit: Bool, path: String
+    ) throws(ImageError) -> [UInt8] {
+        let total = width * height
+        var indices: [UInt8] = []
+        indices.reserveCapacity(total)
+        var offset = start
+        var column = 0
+        var endedEarly = false
+
+        decoding: while indices.count < total {
+            guard offset + 2 <= bytes.count else { break }
+            let count = Int(bytes[offset])
+            let value = bytes[offset + 1]
+            offset += 2
+            if count > 0 {
+                // Encoded run: `count` pixels of one index, or of two alternating 4-bit indices.
+                let run = column + count > width ? max(0, width - column) : count
+                for index in 0..<run {
+                    indices.append(fourBit ? (index % 2 == 0 ? value >> 4 : value & 0x0F) : value)
+                }
+                column += run
+                continue
+            }
+            switch value {
+            case 0:
+                while indices.count % width != 0 {
+                    indices.append(0)
+                }
+                column = 0
+            case 1:
+                endedEarly = indices.count < total
+                break decoding
+            case 2:
+                guard offset + 2 <= bytes.count else { break decoding }
+                let skip = Int(bytes[offset]) + Int(bytes[offset + 1]) * width
+                offset += 2
+                indices.append(contentsOf: repeatElement(0, count: min(total - indices.count, skip)))
+                column = indices.count % width
+            default:
+                // Absolute run of `value` literal indices, padded to an even file offset.
+                let literalCount = min(total - indices.count, Int(value))
+                let byteCount = fourBit ? (literalCount + 1) / 2 : literalCount
+                let available = min(byteCount, bytes.count - offset)
+                for index in 0..<available {
+                    let byte = bytes[offset + index]
+                    if fourBit {
+                        indices.append(byte >> 4)
+                        if index * 2 + 1 < literalCount {
+                            indices.append(byte & 0x0F)
+                        }
+                    } else {
+                        indices.append(byte)
+                    }
+                }
+                offset += available
+                if available < byteCount || indices.count == total {
+                    break decoding
+                }
+                column += Int(value)
+                if offset % 2 != 0 {
+                    offset += 1
+                }
+            }
+        }
+        guard indices.count >= total else {
+            if endedEarly {
+                throw ImageError(path: path, reason: .invalidData("the BMP run-length data ends before the last row"))
+            }
+            throw ImageError(path: path, reason: .truncated)
+        }
+        return Array(indices.prefix(total))
+    }
+
+    private static func flipRows(_ indices: [UInt8], width: Int, height: Int) -> [UInt8] {
+        var flipped: [UInt8] = []
+        flipped.reserveCapacity(indices.count)
+        for row in (0..<height).reversed() {
+            flipped.append(contentsOf: indices[(row * width)..<((row + 1) * width)])
+        }
+        return flipped
     }
 
     /// Byte offsets for masks that each cover one whole byte of a little-endian 32-bit pixel.
@@ -190,6 +295,8 @@ enum BMPDecoder {
             let shift = 8 - bits - bitOffset % 8
             let index = (byte >> shift) & ((1 << bits) - 1)
             return index < palette.count ? palette[index] : (0, 0, 0)
+        case .runLength:
+            return (0, 0, 0)  // Decoded separately; never reached.
         case .bgr15, .bgr16:
             let value = Int(bytes[rowStart + 2 * x]) | Int(bytes[rowStart + 2 * x + 1]) << 8
             let blue = (value & 31) * 255 / 31

@@ -7,7 +7,7 @@ public struct ImageDecodingOptions: Sendable, Equatable {
 
     /// Files whose width * height exceeds this are rejected before any pixel buffer is allocated.
     public var maximumPixelCount: Int
-    /// Rotates and flips images as their EXIF orientation tag says (JPEG files only).
+    /// Rotates and flips images as their EXIF orientation tag specifies (JPEG files only).
     /// Off by default because transformers' CLIPImageProcessor does not apply it.
     public var appliesEXIFOrientation: Bool
 
@@ -84,7 +84,7 @@ enum ImageDecoder {
         let path = url.path
         let data: Data
         do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
+            data = try Data(contentsOf: url)
         } catch {
             throw ImageError(path: path, reason: .unreadable(Self.systemMessage(error)))
         }

@@ -20,8 +20,8 @@ public enum ResamplingFilter: Int, Sendable, CaseIterable {
         }
     }
 
-    /// The kernel, with the same double-precision expressions as Pillow's Resample.c
-    /// (Pillow 13.0), so that the fixed-point weights round the same way.
+    /// Evaluates the kernel with the same double-precision expressions as Pillow's
+    /// Resample.c (Pillow 13.0), so that the fixed-point weights round the same way.
     func weight(_ x: Double) -> Double {
         switch self {
         case .box:
@@ -122,7 +122,7 @@ struct ResamplingKernel {
 ///
 /// Like Pillow, a horizontal pass runs only when the width changes and a vertical pass only
 /// when the height changes, each rounding to 8 bits with clamping. Only the output pixels
-/// inside `window` are computed; each equals the pixel Pillow computes at that position,
+/// inside `window` are computed. Each equals the pixel Pillow computes at that position,
 /// because every output pixel depends on its own source pixels only.
 enum ImageResampler {
     static func resize(
@@ -176,15 +176,17 @@ enum ImageResampler {
 
     /// Rounds a fixed-point sum to 8 bits and clamps it, as Pillow's `clip8` does.
     @inline(__always)
-    private static func clip8(_ sum: Int) -> UInt8 {
-        UInt8(truncatingIfNeeded: min(max(sum >> ResamplingKernel.precisionBits, 0), 255))
+    private static func clip8(_ sum: Int32) -> UInt8 {
+        UInt8(truncatingIfNeeded: min(max(sum >> Int32(ResamplingKernel.precisionBits), 0), 255))
     }
 
     private static func resampleRows(
         _ source: UnsafeBufferPointer<UInt8>, imageWidth: Int, rows: Range<Int>, columns: Range<Int>,
         kernel: ResamplingKernel, into out: UnsafeMutableBufferPointer<UInt8>
     ) {
-        let half = 1 << (ResamplingKernel.precisionBits - 1)
+        // Sums are 32-bit like Pillow's C ints; wrapping operations let the loops vectorise.
+        // They cannot overflow: 255 times the sum of absolute weights stays below 2^31.
+        let half = Int32(1 << (ResamplingKernel.precisionBits - 1))
         let windowWidth = columns.count
         kernel.weights.withUnsafeBufferPointer { weights in
             for (rowIndex, row) in rows.enumerated() {
@@ -199,10 +201,10 @@ enum ImageResampler {
                     var blue = half
                     var pixel = line + first * 3
                     for tap in 0..<taps {
-                        let weight = Int(k[tap])
-                        red += Int(pixel[0]) * weight
-                        green += Int(pixel[1]) * weight
-                        blue += Int(pixel[2]) * weight
+                        let weight = k[tap]
+                        red = red &+ Int32(pixel[0]) &* weight
+                        green = green &+ Int32(pixel[1]) &* weight
+                        blue = blue &+ Int32(pixel[2]) &* weight
                         pixel += 3
                     }
                     target[columnIndex * 3] = clip8(red)
@@ -217,9 +219,9 @@ enum ImageResampler {
         _ source: UnsafeBufferPointer<UInt8>, width: Int, firstRow: Int, rows: Range<Int>,
         kernel: ResamplingKernel, into out: UnsafeMutableBufferPointer<UInt8>
     ) {
-        let half = 1 << (ResamplingKernel.precisionBits - 1)
+        let half = Int32(1 << (ResamplingKernel.precisionBits - 1))
         let rowLength = width * 3
-        var sums = [Int](repeating: 0, count: rowLength)
+        var sums = [Int32](repeating: 0, count: rowLength)
         kernel.weights.withUnsafeBufferPointer { weights in
             sums.withUnsafeMutableBufferPointer { sums in
                 for rowIndex in 0..<rows.count {
@@ -228,10 +230,10 @@ enum ImageResampler {
                     let k = weights.baseAddress! + rowIndex * kernel.kernelSize
                     for index in 0..<rowLength { sums[index] = half }
                     for tap in 0..<taps {
-                        let weight = Int(k[tap])
+                        let weight = k[tap]
                         let line = source.baseAddress! + (first + tap) * rowLength
                         for index in 0..<rowLength {
-                            sums[index] += Int(line[index]) * weight
+                            sums[index] = sums[index] &+ Int32(line[index]) &* weight
                         }
                     }
                     let target = out.baseAddress! + rowIndex * rowLength

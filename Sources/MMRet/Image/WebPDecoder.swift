@@ -3,7 +3,7 @@ import CImageCodecs
 /// WebP (lossy, lossless, animated) through Debian's libwebp.
 ///
 /// Pillow decodes every WebP file with libwebp's animation decoder in RGBA and keeps the
-/// first frame's canvas; this does the same and drops alpha without compositing.
+/// first frame's canvas. This decoder does the same, then drops alpha without compositing.
 enum WebPDecoder {
     static func decode(_ bytes: UnsafeRawBufferPointer, path: String, maximumPixelCount: Int) throws(ImageError) -> RGBImage {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
