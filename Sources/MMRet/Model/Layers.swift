@@ -1,3 +1,5 @@
+import Dispatch
+
 /// The weights of an `nn.Linear`: `weight` is `[out, in]`, `bias` has `out` values.
 /// In bf16 precision the weight lives only in `packed` and `weight` is empty.
 struct LinearWeights: Sendable {
@@ -112,10 +114,24 @@ struct TransformerEncoder: Sendable {
     let layers: [EncoderLayer]
 
     init(reader: WeightReader, tower: String, layerCount: Int, headCount: Int, activation: Activation, eps: Float, precision: Precision) throws(WeightsError) {
+        // Layers load on all cores at once: most of a load is the kernel zeroing fresh
+        // pages for the converted weights, and that work splits across threads.
+        var results = [Result<EncoderLayer, WeightsError>?](repeating: nil, count: layerCount)
+        results.withUnsafeMutableBufferPointer { buffer in
+            // Each iteration writes only its own slot, and concurrentPerform returns after
+            // all of them.
+            let slots = UncheckedSendable(buffer.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: layerCount) { index in
+                let prefix = CLIPWeightNames.layerPrefix(tower: tower, index: index)
+                slots.value[index] = Result { () throws(WeightsError) -> EncoderLayer in
+                    try EncoderLayer(reader: reader, prefix: prefix, headCount: headCount, activation: activation, eps: eps, precision: precision)
+                }
+            }
+        }
         var layers: [EncoderLayer] = []
-        for index in 0 ..< layerCount {
-            let prefix = CLIPWeightNames.layerPrefix(tower: tower, index: index)
-            layers.append(try EncoderLayer(reader: reader, prefix: prefix, headCount: headCount, activation: activation, eps: eps, precision: precision))
+        for result in results {
+            // Every slot was written above; the first failing layer's error is reported.
+            layers.append(try result!.get())
         }
         self.layers = layers
     }
