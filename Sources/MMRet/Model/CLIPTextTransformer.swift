@@ -8,14 +8,14 @@ struct CLIPTextTransformer: Sendable {
     let finalLayerNorm: LayerNormWeights
     let projection: Matrix
 
-    init(reader: WeightReader, config: CLIPTextConfig, precision: Precision) throws(WeightsError) {
+    init(reader: WeightReader, config: CLIPTextConfig, layout: WeightLayout) throws(WeightsError) {
         self.config = config
         tokenEmbedding = try reader.matrix("text_model.embeddings.token_embedding.weight")
         positionEmbedding = try reader.matrix("text_model.embeddings.position_embedding.weight")
         encoder = try TransformerEncoder(
             reader: reader, tower: "text_model", layerCount: config.numHiddenLayers,
             headCount: config.numAttentionHeads, activation: config.hiddenAct, eps: config.layerNormEps,
-            precision: precision
+            layout: layout
         )
         finalLayerNorm = try reader.layerNorm("text_model.final_layer_norm", eps: config.layerNormEps)
         projection = try reader.matrix("text_projection.weight")

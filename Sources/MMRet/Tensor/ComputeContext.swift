@@ -4,6 +4,9 @@ import Foundation
 /// The execution settings of the model's arithmetic: the GEMM backend and the number of
 /// threads that the context splits GEMMs and element-wise kernels across.
 public struct ComputeContext: Sendable {
+    /// The library for the GEMMs on unpacked operands: attention's products, the patch
+    /// embedding, the projections, and the encoder's linear layers where the model keeps
+    /// them unpacked. Packed layers always run on oneDNN's matmul (see `WeightLayout`).
     public let gemm: any GEMMBackend
     public let threadCount: Int
 
