@@ -3,7 +3,7 @@ import Foundation
 import Testing
 @testable import MMRet
 
-/// The bf16 matmul against a Double product of the same bf16-rounded inputs.
+/// The packed bf16 matmul against a Double product of the same bf16-rounded inputs.
 struct BF16MatmulTests {
     /// Rounds to bfloat16 and back: the values the matmul multiplies.
     func roundedToBF16(_ values: [Float]) -> [Float] {
@@ -21,7 +21,7 @@ struct BF16MatmulTests {
         let weight = Matrix(rows: outputs, columns: inputs, values: (0 ..< outputs * inputs).map { Float(($0 * 104_729) % 19) / 9 - 1 })
         let bias = (0 ..< outputs).map { Float($0 % 5) - 2 }
         let residual = (0 ..< rows * outputs).map { Float($0 % 3) }
-        let packed = PackedBF16Weights(weight: weight)
+        let packed = PackedWeights(weight: weight, precision: .bf16)
 
         let roundedSource = roundedToBF16(source)
         let roundedWeight = roundedToBF16(weight.values)
@@ -66,16 +66,18 @@ struct BF16MatmulTests {
         }
     }
 
-    /// With AVX512-BF16, every shape of the BGE-VL layers must run on oneDNN's bf16
-    /// brgemm kernels with the packed layout chosen at load. Another kernel would give
-    /// the same values much more slowly.
+    /// With AVX512-BF16, every shape of the BGE-VL layers must run on oneDNN's brgemm
+    /// kernels, in both precisions, with the packed layout chosen at load. Another kernel
+    /// would give the same values much more slowly.
     @Test(arguments: [1, 20, 197, 1576])
     func packedWeightsUseFastKernel(rows: Int) throws {
         try #require(mmret_has_avx512_bf16() != 0, "processor without AVX512-BF16")
-        for (inputs, outputs) in [(768, 2304), (768, 768), (768, 3072), (3072, 768), (512, 2048)] {
-            let packed = PackedBF16Weights(weight: Matrix(rows: outputs, columns: inputs))
-            let name = OneDNNMatmul.implementationName(rows: rows, weights: packed)
-            #expect(name.hasPrefix("brg"), "\(rows)x\(inputs)x\(outputs) runs on \(name)")
+        for precision in Precision.allCases {
+            for (inputs, outputs) in [(768, 2304), (768, 768), (768, 3072), (3072, 768), (512, 2048)] {
+                let packed = PackedWeights(weight: Matrix(rows: outputs, columns: inputs), precision: precision)
+                let name = OneDNNMatmul.implementationName(rows: rows, weights: packed)
+                #expect(name.hasPrefix("brg"), "\(precision) \(rows)x\(inputs)x\(outputs) runs on \(name)")
+            }
         }
     }
 }

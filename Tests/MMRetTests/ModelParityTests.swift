@@ -71,14 +71,20 @@ struct ModelParityTests {
         Self.expectClose(features, reference.imageFeatures, label: "\(variant) image")
     }
 
+    /// Both fp32 weight layouts (plain through either GEMM library, and packed for
+    /// oneDNN's matmul where the processor has AVX-512) against transformers.
     @Test(arguments: ["legacy-pooling", "eos-pooling"])
     func bothGEMMBackendsMatch(variant: String) throws {
-        let model = try CLIPModel(directory: TestFixtures.model(variant))
+        let directory = TestFixtures.model(variant)
         let reference = try Reference(variant)
-        for backend in [OpenBLASBackend() as any GEMMBackend, OneDNNBackend()] {
-            let context = ComputeContext(gemm: backend)
-            Self.expectClose(try model.textFeatures(reference.tokens, context: context), reference.textFeatures, label: "\(variant) text \(backend.name)")
-            Self.expectClose(try model.imageFeatures(pixelValues: reference.pixelValues, context: context), reference.imageFeatures, label: "\(variant) image \(backend.name)")
+        for layout in [WeightLayout.plain, .packed(.fp32)] {
+            let model = try CLIPModel(config: CLIPConfig(directory: directory), store: WeightStore(directory: directory), layout: layout)
+            for backend in [OpenBLASBackend() as any GEMMBackend, OneDNNBackend()] {
+                let context = ComputeContext(gemm: backend)
+                let label = "\(variant) \(layout) \(backend.name)"
+                Self.expectClose(try model.textFeatures(reference.tokens, context: context), reference.textFeatures, label: "\(label) text")
+                Self.expectClose(try model.imageFeatures(pixelValues: reference.pixelValues, context: context), reference.imageFeatures, label: "\(label) image")
+            }
         }
     }
 

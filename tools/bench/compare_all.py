@@ -9,7 +9,9 @@ Contenders, all with the same thread count (default 2):
 
 - torch fp32: transformers ``CLIPModel`` in float32 (sdpa attention).
 - torch bf16: the same model after ``model.to(torch.bfloat16)``, so weights and
-  activations are bf16 (no autocast).
+  activations are bf16.
+- torch autocast: the fp32 model under ``torch.autocast("cpu", dtype=torch.bfloat16)``,
+  which runs matmuls and linear layers in bf16 and keeps the rest in fp32.
 - onnxruntime fp32: the vision and text towers (with their projections) exported
   with ``torch.onnx.export`` and run by the CPU execution provider with
   ``intra_op_num_threads`` threads. The export is cached next to the checkpoint
@@ -222,6 +224,19 @@ def main(argv) -> int:
         contenders["torch bf16"] = {
             "image": lambda: bf16_model.get_image_features(pixel_values=bf16_pixels),
             "text": lambda: bf16_model.get_text_features(input_ids=input_ids, attention_mask=attention_mask),
+        }
+    if wanted("torch-autocast"):
+
+        def autocast(run):
+            def wrapped():
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    return run()
+
+            return wrapped
+
+        contenders["torch autocast"] = {
+            "image": autocast(lambda: fp32_model.get_image_features(pixel_values=pixel_values)),
+            "text": autocast(lambda: fp32_model.get_text_features(input_ids=input_ids, attention_mask=attention_mask)),
         }
     if wanted("onnxruntime-fp32"):
         import onnxruntime

@@ -45,14 +45,20 @@ public struct CLIPModel: Sendable {
     }
 
     public init(config: CLIPConfig, store: WeightStore, precision: Precision = .fp32) throws(WeightsError) {
-        if precision == .bf16 && !OneDNNMatmul.supportsBF16() {
+        if precision == .bf16 && !OneDNNMatmul.supports(.bf16) {
             throw .unsupportedPrecision(precision)
         }
+        try self.init(config: config, store: store, layout: .preferred(for: precision))
+    }
+
+    /// Loads the model with its encoder layers' weights stored as `layout` says, so that
+    /// tests can run the layout this processor would not pick.
+    init(config: CLIPConfig, store: WeightStore, layout: WeightLayout) throws(WeightsError) {
         let reader = try WeightReader(store: store, config: config)
         summary = CheckpointSummary(config: config, reader: reader)
-        self.precision = precision
-        text = try CLIPTextTransformer(reader: reader, config: config.text, precision: precision)
-        vision = try CLIPVisionTransformer(reader: reader, config: config.vision, precision: precision)
+        precision = layout.precision
+        text = try CLIPTextTransformer(reader: reader, config: config.text, layout: layout)
+        vision = try CLIPVisionTransformer(reader: reader, config: config.vision, layout: layout)
     }
 
     /// `get_text_features`: projected, unnormalised text features, `[batchSize, projection_dim]`.

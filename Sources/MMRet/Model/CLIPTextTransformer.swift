@@ -8,14 +8,14 @@ struct CLIPTextTransformer: Sendable {
     let finalLayerNorm: LayerNormWeights
     let projection: Matrix
 
-    init(reader: WeightReader, config: CLIPTextConfig, precision: Precision) throws(WeightsError) {
+    init(reader: WeightReader, config: CLIPTextConfig, layout: WeightLayout) throws(WeightsError) {
         self.config = config
         tokenEmbedding = try reader.matrix("text_model.embeddings.token_embedding.weight")
         positionEmbedding = try reader.matrix("text_model.embeddings.position_embedding.weight")
         encoder = try TransformerEncoder(
             reader: reader, tower: "text_model", layerCount: config.numHiddenLayers,
             headCount: config.numAttentionHeads, activation: config.hiddenAct, eps: config.layerNormEps,
-            precision: precision
+            layout: layout
         )
         finalLayerNorm = try reader.layerNorm("text_model.final_layer_norm", eps: config.layerNormEps)
         projection = try reader.matrix("text_projection.weight")
@@ -27,25 +27,20 @@ struct CLIPTextTransformer: Sendable {
     /// mask keeps every position from attending to later ones, so the pooled position's
     /// hidden state depends only on the tokens up to it. Texts are cut just past their
     /// pooled position, rounded up to a multiple of `lengthGranularity`, and texts of equal
-    /// cut length run together. The cut does not apply to a text whose first position is
-    /// padding: a query with no allowed key attends to later keys (see `attention`).
+    /// cut length run together as one batch. The cut does not apply to a text whose first
+    /// position is padding: a query with no allowed key attends to later keys (see
+    /// `attention`).
     func features(_ tokens: TokenBatch, context: ComputeContext) throws(ModelInputError) -> Matrix {
         try validate(tokens)
         let batchSize = tokens.batchSize
         let cutLengths = (0 ..< batchSize).map { cutLength(tokens, item: $0) }
 
-        // Shortest first, dealt alternately to the shards so that each gets a similar mix
-        // of lengths: shard boundaries in `stackingShards` split `dealt` in contiguous parts.
+        // Shortest first, then cut into one contiguous run per thread with about the same
+        // number of tokens each, so that every shard multiplies few, tall length groups.
         let sorted = (0 ..< batchSize).sorted { (cutLengths[$0], $0) < (cutLengths[$1], $1) }
-        let shards = batchSize >= context.threadCount ? context.threadCount : 1
-        var dealt: [Int] = []
-        dealt.reserveCapacity(batchSize)
-        for shard in 0 ..< shards {
-            dealt += stride(from: shard, to: batchSize, by: shards).map { sorted[$0] }
-        }
-
-        let stacked = context.stackingShards(of: batchSize) { range, shardContext in
-            let items = Array(dealt[range])
+        let ranges = tokenBalancedRanges(sorted.map { cutLengths[$0] }, shards: min(context.threadCount, batchSize))
+        let stacked = context.stackingShards(ranges) { range, shardContext in
+            let items = Array(sorted[range])
             var features: [Float] = []
             var start = 0
             while start < items.count {
@@ -63,7 +58,7 @@ struct CLIPTextTransformer: Sendable {
 
         var output = Matrix(rows: batchSize, columns: projection.rows)
         let width = projection.rows
-        for (position, item) in dealt.enumerated() {
+        for (position, item) in sorted.enumerated() {
             output.values.replaceSubrange(item * width ..< (item + 1) * width, with: stacked.values[position * width ..< (position + 1) * width])
         }
         return output
@@ -74,6 +69,26 @@ struct CLIPTextTransformer: Sendable {
     func paddedFeatures(_ tokens: TokenBatch, context: ComputeContext) throws(ModelInputError) -> Matrix {
         try validate(tokens)
         return computeFeatures(tokens, context: context)
+    }
+
+    /// Splits `0 ..< lengths.count` into at most `shards` contiguous non-empty ranges whose
+    /// sums of `lengths` are about equal.
+    func tokenBalancedRanges(_ lengths: [Int], shards: Int) -> [Range<Int>] {
+        let total = lengths.reduce(0, +)
+        guard shards > 1, total > 0 else { return [0 ..< lengths.count] }
+        var ranges: [Range<Int>] = []
+        var start = 0
+        var sum = 0
+        for (index, length) in lengths.enumerated() {
+            sum += length
+            // Close the current range once it reaches its share of the running total.
+            if ranges.count < shards - 1, sum * shards >= total * (ranges.count + 1), index + 1 < lengths.count {
+                ranges.append(start ..< index + 1)
+                start = index + 1
+            }
+        }
+        ranges.append(start ..< lengths.count)
+        return ranges
     }
 
     /// Positions a cut length is rounded up to, so that texts of nearby lengths share a

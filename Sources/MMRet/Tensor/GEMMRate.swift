@@ -6,15 +6,20 @@ public final class GEMMRateProbe: @unchecked Sendable {
     private let input: [Float]
     private let inputBF16: [UInt16]
     private let weight: Matrix
-    private let packed: PackedBF16Weights?
+    private let packed: PackedWeights?
     private var output: [Float]
     private let precision: Precision
     private let backend: any GEMMBackend
 
     /// Creates operands for `[rows, inputs] · [outputs, inputs]ᵀ`, as a linear layer
-    /// multiplies them, in `precision`. Returns nil for bf16 where oneDNN cannot run it.
-    public init?(rows: Int, inputs: Int, outputs: Int, precision: Precision, backend: any GEMMBackend) {
-        if precision == .bf16 && !OneDNNMatmul.supportsBF16() {
+    /// multiplies them, in `precision`. With `packed`, the weights are packed for oneDNN's
+    /// matmul as the model packs them, and `backend` is not used. Returns nil where
+    /// oneDNN cannot run that matmul.
+    public init?(rows: Int, inputs: Int, outputs: Int, precision: Precision, packed: Bool, backend: any GEMMBackend) {
+        if precision == .bf16 && !packed {
+            return nil
+        }
+        if packed && !OneDNNMatmul.supports(precision) {
             return nil
         }
         input = (0 ..< rows * inputs).map { Float($0 % 17) / 17 - 0.5 }
@@ -22,24 +27,24 @@ public final class GEMMRateProbe: @unchecked Sendable {
         output = [Float](repeating: 0, count: rows * outputs)
         self.precision = precision
         self.backend = backend
-        if precision == .bf16 {
-            packed = PackedBF16Weights(weight: weight)
-            inputBF16 = ComputeContext(threadCount: 1).roundedToBF16(input)
-        } else {
-            packed = nil
-            inputBF16 = []
-        }
+        self.packed = packed ? PackedWeights(weight: weight, precision: precision) : nil
+        inputBF16 = precision == .bf16 ? ComputeContext(threadCount: 1).matmulInput(input, as: UInt16.self) : []
     }
 
     /// Runs the multiply once on the calling thread.
     public func multiply() {
         let rows = output.count / weight.rows
         if let packed {
-            inputBF16.withUnsafeBufferPointer { source in
-                output.withUnsafeMutableBytes { destination in
+            let multiply = { (source: UnsafeRawBufferPointer) in
+                self.output.withUnsafeMutableBytes { destination in
                     OneDNNMatmul.multiply(source: source.baseAddress!, rows: rows, weights: packed, bias: nil, activation: nil,
                                           destination: destination.baseAddress!, output: .float32, accumulate: false)
                 }
+            }
+            if precision == .bf16 {
+                inputBF16.withUnsafeBytes(multiply)
+            } else {
+                input.withUnsafeBytes(multiply)
             }
             return
         }

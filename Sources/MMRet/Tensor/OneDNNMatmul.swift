@@ -1,11 +1,13 @@
 import CDNNL
 import Foundation
 
-/// The weights of a linear layer in bfloat16, reordered once into the blocked layout that
-/// oneDNN's bf16 matmul kernels read, so that no multiply repacks them.
+/// The weights of a linear layer in fp32 or bfloat16, reordered once into the blocked
+/// layout that oneDNN's brgemm matmul kernels read, so that no multiply repacks them.
 ///
 /// Immutable after `init`. The storage is freed with the object.
-final class PackedBF16Weights: @unchecked Sendable {
+final class PackedWeights: @unchecked Sendable {
+    /// The element type of the weights and of the matmul's input.
+    let precision: Precision
     /// Output features (the weight's rows, the matmul's N).
     let outputs: Int
     /// Input features (the weight's columns, the matmul's K).
@@ -14,8 +16,10 @@ final class PackedBF16Weights: @unchecked Sendable {
     let descriptor: dnnl_memory_desc_t
     let storage: UnsafeMutableRawPointer
 
-    /// Rounds `weight`, PyTorch's `[out, in]` layout in fp32, to bfloat16 and reorders it.
-    init(weight: Matrix) {
+    /// Reorders `weight`, PyTorch's `[out, in]` layout in fp32, rounding it to bfloat16
+    /// for bf16 precision.
+    init(weight: Matrix, precision: Precision) {
+        self.precision = precision
         outputs = weight.rows
         inputs = weight.columns
         let engine = OneDNNMatmul.engine.value
@@ -27,7 +31,7 @@ final class PackedBF16Weights: @unchecked Sendable {
         // failure, and a test checks that the BGE-VL shapes keep the brgemm kernels.
         var plain = OneDNNMatmul.weightsDescriptor(inputs: inputs, outputs: outputs, dataType: dnnl_f32)
         let query = OneDNNMatmul.primitiveDescriptor(
-            rows: 256, inputs: inputs, outputs: outputs, weights: nil, hasBias: true,
+            rows: 256, inputs: inputs, outputs: outputs, precision: precision, weights: nil, hasBias: true,
             activation: nil, output: .float32, accumulate: false
         )
         descriptor = dnnl_primitive_desc_query_md(query, dnnl_query_weights_md, 0).pointee
@@ -65,9 +69,9 @@ final class PackedBF16Weights: @unchecked Sendable {
     }
 }
 
-/// `activation(source · weightᵀ + bias)` through oneDNN's matmul primitive with bfloat16
-/// inputs and fp32 accumulation, written as fp32 or bfloat16, or added to an fp32
-/// destination (the residual connection).
+/// `activation(source · weightᵀ + bias)` through oneDNN's matmul primitive with fp32 or
+/// bfloat16 inputs and fp32 accumulation, written as fp32 or bfloat16, or added to an
+/// fp32 destination (the residual connection).
 ///
 /// Every call runs on the calling thread alone, like `GEMMBackend`. Primitives are
 /// created once per shape and kept for the life of the process.
@@ -87,6 +91,7 @@ enum OneDNNMatmul {
         let rows: Int
         let inputs: Int
         let outputs: Int
+        let precision: Precision
         let hasBias: Bool
         let activation: Activation?
         let output: Output
@@ -102,11 +107,11 @@ enum OneDNNMatmul {
 
     private static let cache = Cache()
 
-    /// Multiplies `rows` rows of `source` (`[rows, weights.inputs]` bfloat16, row-major)
-    /// by the packed weights. With `accumulate`, the result is added to `destination`,
+    /// Multiplies `rows` rows of `source` (`[rows, weights.inputs]` row-major, of the
+    /// weights' precision) by the packed weights. With `accumulate`, the result is added to `destination`,
     /// which must then be fp32; the bias and activation apply before that sum.
     static func multiply(
-        source: UnsafePointer<UInt16>, rows: Int, weights: PackedBF16Weights,
+        source: UnsafeRawPointer, rows: Int, weights: PackedWeights,
         bias: UnsafePointer<Float>?, activation: Activation?,
         destination: UnsafeMutableRawPointer, output: Output, accumulate: Bool
     ) {
@@ -114,12 +119,12 @@ enum OneDNNMatmul {
         precondition(!accumulate || output == .float32, "accumulating matmul writes fp32")
         omp_set_num_threads(1)
 
-        let key = Key(rows: rows, inputs: weights.inputs, outputs: weights.outputs, hasBias: bias != nil,
+        let key = Key(rows: rows, inputs: weights.inputs, outputs: weights.outputs, precision: weights.precision, hasBias: bias != nil,
                       activation: activation, output: output, accumulate: accumulate)
         let (primitive, scratchpadSize) = primitive(for: key, weights: weights)
         let engine = engine.value
 
-        var sourceDescriptor = matrixDescriptor(rows: rows, columns: weights.inputs, dataType: dnnl_bf16)
+        var sourceDescriptor = matrixDescriptor(rows: rows, columns: weights.inputs, dataType: dataType(weights.precision))
         var weightsDescriptor = weights.descriptor
         var destinationDescriptor = matrixDescriptor(rows: rows, columns: weights.outputs, dataType: output == .float32 ? dnnl_f32 : dnnl_bf16)
         var biasDescriptor = matrixDescriptor(rows: 1, columns: weights.outputs, dataType: dnnl_f32)
@@ -150,14 +155,14 @@ enum OneDNNMatmul {
     }
 
     /// Returns the primitive for `key`, creating it on first use.
-    private static func primitive(for key: Key, weights: PackedBF16Weights) -> (dnnl_primitive_t, Int) {
+    private static func primitive(for key: Key, weights: PackedWeights) -> (dnnl_primitive_t, Int) {
         cache.lock.lock()
         defer { cache.lock.unlock() }
         if let entry = cache.primitives[key] {
             return entry
         }
         let descriptor = primitiveDescriptor(
-            rows: key.rows, inputs: key.inputs, outputs: key.outputs, weights: weights.descriptor,
+            rows: key.rows, inputs: key.inputs, outputs: key.outputs, precision: key.precision, weights: weights.descriptor,
             hasBias: key.hasBias, activation: key.activation, output: key.output, accumulate: key.accumulate
         )
         defer { dnnl_primitive_desc_destroy(descriptor) }
@@ -168,14 +173,14 @@ enum OneDNNMatmul {
         return (primitive!, scratchpadSize)
     }
 
-    /// Creates the descriptor of a bf16 matmul. With `weights` nil, oneDNN chooses the
-    /// weights layout; otherwise it must accept the given one.
+    /// Creates the descriptor of a matmul with inputs in `precision`. With `weights` nil,
+    /// oneDNN chooses the weights layout; otherwise it must accept the given one.
     static func primitiveDescriptor(
-        rows: Int, inputs: Int, outputs: Int, weights: dnnl_memory_desc_t?, hasBias: Bool,
+        rows: Int, inputs: Int, outputs: Int, precision: Precision, weights: dnnl_memory_desc_t?, hasBias: Bool,
         activation: Activation?, output: Output, accumulate: Bool
     ) -> dnnl_primitive_desc_t {
-        var source = matrixDescriptor(rows: rows, columns: inputs, dataType: dnnl_bf16)
-        var weightsDescriptor = weights ?? anyWeightsDescriptor(inputs: inputs, outputs: outputs)
+        var source = matrixDescriptor(rows: rows, columns: inputs, dataType: dataType(precision))
+        var weightsDescriptor = weights ?? anyWeightsDescriptor(inputs: inputs, outputs: outputs, dataType: dataType(precision))
         var bias = matrixDescriptor(rows: 1, columns: outputs, dataType: dnnl_f32)
         var destination = matrixDescriptor(rows: rows, columns: outputs, dataType: output == .float32 ? dnnl_f32 : dnnl_bf16)
         var matmul = dnnl_matmul_desc_t()
@@ -204,7 +209,7 @@ enum OneDNNMatmul {
 
         var descriptor: dnnl_primitive_desc_t?
         check(dnnl_primitive_desc_create(&descriptor, &matmul, attributes, engine.value, nil),
-              "bf16 matmul of \(rows)x\(inputs) by \(inputs)x\(outputs)")
+              "\(precision.rawValue) matmul of \(rows)x\(inputs) by \(inputs)x\(outputs)")
         return descriptor!
     }
 
@@ -217,11 +222,18 @@ enum OneDNNMatmul {
         return descriptor
     }
 
-    private static func anyWeightsDescriptor(inputs: Int, outputs: Int) -> dnnl_memory_desc_t {
+    private static func anyWeightsDescriptor(inputs: Int, outputs: Int, dataType: dnnl_data_type_t) -> dnnl_memory_desc_t {
         var descriptor = dnnl_memory_desc_t()
         let dims: [dnnl_dim_t] = [dnnl_dim_t(inputs), dnnl_dim_t(outputs)]
-        check(dnnl_memory_desc_init_by_tag(&descriptor, 2, dims, dnnl_bf16, dnnl_format_tag_any), "weights descriptor")
+        check(dnnl_memory_desc_init_by_tag(&descriptor, 2, dims, dataType, dnnl_format_tag_any), "weights descriptor")
         return descriptor
+    }
+
+    static func dataType(_ precision: Precision) -> dnnl_data_type_t {
+        switch precision {
+        case .fp32: dnnl_f32
+        case .bf16: dnnl_bf16
+        }
     }
 
     /// Returns the descriptor of a dense row-major matrix.
@@ -240,29 +252,43 @@ enum OneDNNMatmul {
         dnnl_stream_destroy(stream)
     }
 
-    /// Stops on a oneDNN failure. The shapes come from weights checked at load, so a
-    /// failure is a bug in this package or a oneDNN build without bf16 support.
+    /// Stops on a oneDNN failure. The shapes come from weights checked at load and the
+    /// model packs weights only where `hasFastKernel` holds, so a failure is a bug.
     static func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) {
         precondition(status == dnnl_success, "oneDNN failed to create or run the \(what()) (status \(status.rawValue))")
     }
 
-    /// Returns whether oneDNN can run a bf16 matmul on this processor at all. Its bf16
-    /// kernels need AVX-512; without it, creating one fails.
-    static func supportsBF16() -> Bool {
-        var source = matrixDescriptor(rows: 4, columns: 32, dataType: dnnl_bf16)
-        var weights = anyWeightsDescriptor(inputs: 32, outputs: 32)
-        var destination = matrixDescriptor(rows: 4, columns: 32, dataType: dnnl_f32)
-        var matmul = dnnl_matmul_desc_t()
-        guard dnnl_matmul_desc_init(&matmul, &source, &weights, nil, &destination) == dnnl_success else { return false }
-        var descriptor: dnnl_primitive_desc_t?
-        guard dnnl_primitive_desc_create(&descriptor, &matmul, nil, engine.value, nil) == dnnl_success else { return false }
-        dnnl_primitive_desc_destroy(descriptor)
-        return true
+    /// Returns whether oneDNN can run a matmul with inputs in `precision` on this
+    /// processor at all. Its bf16 kernels need AVX-512; without it, creating one fails.
+    static func supports(_ precision: Precision) -> Bool {
+        implementationName(precision: precision) != nil
     }
 
-    /// Returns oneDNN's name for the kernel it picks for a bf16 matmul of this shape.
-    static func implementationName(rows: Int, weights: PackedBF16Weights) -> String {
-        let descriptor = primitiveDescriptor(rows: rows, inputs: weights.inputs, outputs: weights.outputs, weights: weights.descriptor,
+    /// Returns whether oneDNN runs a matmul with inputs in `precision` on this processor
+    /// with its brgemm kernels. Those need AVX-512 (AVX512-BF16 for full bf16 speed).
+    static func hasFastKernel(for precision: Precision) -> Bool {
+        implementationName(precision: precision)?.hasPrefix("brg") ?? false
+    }
+
+    /// Returns the name of the kernel oneDNN picks for a small matmul with inputs in
+    /// `precision`, or nil when it has none.
+    private static func implementationName(precision: Precision) -> String? {
+        var source = matrixDescriptor(rows: 64, columns: 256, dataType: dataType(precision))
+        var weights = anyWeightsDescriptor(inputs: 256, outputs: 256, dataType: dataType(precision))
+        var destination = matrixDescriptor(rows: 64, columns: 256, dataType: dnnl_f32)
+        var matmul = dnnl_matmul_desc_t()
+        guard dnnl_matmul_desc_init(&matmul, &source, &weights, nil, &destination) == dnnl_success else { return nil }
+        var descriptor: dnnl_primitive_desc_t?
+        guard dnnl_primitive_desc_create(&descriptor, &matmul, nil, engine.value, nil) == dnnl_success else { return nil }
+        defer { dnnl_primitive_desc_destroy(descriptor) }
+        var name: UnsafePointer<CChar>?
+        dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &name)
+        return name.map { String(cString: $0) } ?? ""
+    }
+
+    /// Returns oneDNN's name for the kernel it picks for a matmul of this shape.
+    static func implementationName(rows: Int, weights: PackedWeights) -> String {
+        let descriptor = primitiveDescriptor(rows: rows, inputs: weights.inputs, outputs: weights.outputs, precision: weights.precision, weights: weights.descriptor,
                                              hasBias: true, activation: .quickGELU, output: .float32, accumulate: true)
         defer { dnnl_primitive_desc_destroy(descriptor) }
         var name: UnsafePointer<CChar>?
