@@ -9,9 +9,9 @@ import MMRet
 enum EncodeCommand {
     static let valueOptions: Set<String> = [
         "model", "type", "input", "image-dir", "text-field", "image-field", "output", "batch-size",
-        "max-length", "threads", "max-image-pixels", "precision",
+        "max-length", "threads", "max-pixels", "precision",
     ]
-    static let flagNames: Set<String> = ["no-normalize", "skip-invalid", "quiet", "apply-exif-orientation"]
+    static let flagNames: Set<String> = ["no-normalize", "skip-invalid", "quiet", "exif-orientation"]
 
     static func run(_ arguments: [String]) throws {
         let options = try CommandLineArguments(
@@ -129,9 +129,9 @@ enum EncodeCommand {
             encoderOptions.composedTextMaxLength = maxLength
         }
         encoderOptions.imageDecoding.maximumPixelCount = try options.integer(
-            "max-image-pixels", default: encoderOptions.imageDecoding.maximumPixelCount, maximum: Int.max
+            "max-pixels", default: encoderOptions.imageDecoding.maximumPixelCount, maximum: Int.max
         )
-        encoderOptions.imageDecoding.appliesEXIFOrientation = options.flag("apply-exif-orientation")
+        encoderOptions.imageDecoding.appliesEXIFOrientation = options.flag("exif-orientation")
         return encoderOptions
     }
 

@@ -15,7 +15,7 @@ enum SearchCommand {
                 "corpus", "corpus-embeddings", "corpus-type", "query-text", "query-image", "top-k", "id-field",
                 "show-field", "queries", "query-type", "query-text-field", "query-image-field",
             ]),
-            flagNames: ["quiet", "apply-exif-orientation"]
+            flagNames: ["quiet", "exif-orientation"]
         )
         let modelDirectory = try options.directory("model")
         let imageDirectory = options.optional("image-dir") != nil ? try options.directory("image-dir") : nil

@@ -16,8 +16,8 @@ let usage = """
           --no-normalize: keep text and image rows unnormalised (mm_it rows always are)
           --skip-invalid: skip bad lines and images, report each, and write the input
               line of every row to OUT.lines.txt
-          --max-image-pixels N: refuse larger images (default 178956970)
-          --apply-exif-orientation: rotate JPEGs as their EXIF tag says (the reference does not)
+          --max-pixels N: reject larger images before decoding (default 178956970)
+          --exif-orientation: turn JPEG photos upright by their EXIF tag (the reference does not)
           --quiet: no progress or summary on stderr
       search --model DIR --corpus FILE.jsonl [--image-dir DIR] --query-text T [--query-image I]
           Rank the corpus against a text, image or composed (both) query by inner product
