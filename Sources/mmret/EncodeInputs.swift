@@ -25,6 +25,18 @@ struct EncodeInputs {
 
     var count: Int { max(texts.count, imageIDs.count) }
 
+    init(sourcePath: String) {
+        self.sourcePath = sourcePath
+    }
+
+    /// Images named by a list of ids, such as the ids file that a folder encode writes.
+    init(imageList ids: [String], source: String) {
+        sourcePath = source
+        imageIDs = ids
+        recordIDs = ids.map { $0 }
+        shownValues = ids.map { _ in nil }
+    }
+
     /// Where input `index` came from: "file:line", or the image id for a folder scan.
     func location(of index: Int) -> String {
         lineNumbers.isEmpty ? imageIDs[index] : "\(sourcePath):\(lineNumbers[index])"
@@ -111,10 +123,7 @@ struct EncodeInputs {
             ids.append(path)
         }
         ids.sort()
-        var inputs = EncodeInputs(sourcePath: directory.path)
-        inputs.imageIDs = ids
-        inputs.recordIDs = ids.map { $0 }
-        return inputs
+        return EncodeInputs(imageList: ids, source: directory.path)
     }
 }
 

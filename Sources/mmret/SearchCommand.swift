@@ -74,30 +74,48 @@ enum SearchCommand {
         FileHandle.standardOutput.write(Data(output.utf8))
     }
 
-    /// Reads the corpus file and returns it with its embeddings, encoded now or loaded from
-    /// `--corpus-embeddings` after checking that they fit the file and the model.
+    /// Returns the corpus with its embeddings. The corpus is `--corpus` (a JSON Lines file),
+    /// else the ids that `mmret encode` wrote beside `--corpus-embeddings`, else every image
+    /// under `--image-dir`. Embeddings are loaded from `--corpus-embeddings` after checking
+    /// that they fit the corpus and the model, or else encoded now.
     static func loadCorpus(
         _ options: CommandLineArguments, encoder: MMRetEncoder, quiet: Bool
     ) throws -> (inputs: EncodeInputs, embeddings: Embeddings) {
-        let corpusURL = URL(fileURLWithPath: try options.required("corpus"))
         let corpusType: EncodingType
         do {
             corpusType = try EncodingType(name: options.optional("corpus-type") ?? "image")
         } catch {
             throw CommandLineError("--corpus-type: \(error.description)")
         }
-        let corpus = try EncodeInputs.read(
-            jsonLines: corpusURL, type: corpusType,
-            textField: options.optional("text-field") ?? "text",
-            imageField: options.optional("image-field") ?? "image",
-            idField: options.optional("id-field") ?? "id", shownField: options.optional("show-field"),
-            skipInvalid: false, report: printDiagnostic
-        )
+        let corpus: EncodeInputs
+        let corpusSource: String
+        if let corpusPath = options.optional("corpus") {
+            corpus = try EncodeInputs.read(
+                jsonLines: URL(fileURLWithPath: corpusPath), type: corpusType,
+                textField: options.optional("text-field") ?? "text",
+                imageField: options.optional("image-field") ?? "image",
+                idField: options.optional("id-field") ?? "id", shownField: options.optional("show-field"),
+                skipInvalid: false, report: printDiagnostic
+            )
+            corpusSource = corpusPath
+        } else if let embeddingsPath = options.optional("corpus-embeddings") {
+            let idsURL = sidecarURL(for: URL(fileURLWithPath: embeddingsPath), suffix: "ids.txt")
+            guard let text = try? String(contentsOf: idsURL, encoding: .utf8) else {
+                throw CommandLineError("'search' needs --corpus FILE.jsonl for the ids of \(embeddingsPath), or the \(idsURL.path) that 'mmret encode' writes for a folder")
+            }
+            corpus = EncodeInputs(imageList: text.split(separator: "\n").map(String.init), source: idsURL.path)
+            corpusSource = idsURL.path
+        } else if corpusType == .image, let imageDirectory = options.optional("image-dir") {
+            corpus = try EncodeInputs.scan(imageDirectory: URL(fileURLWithPath: imageDirectory))
+            corpusSource = imageDirectory
+        } else {
+            throw CommandLineError("'search' needs --corpus FILE.jsonl, --corpus-embeddings E.npy, or an --image-dir to search")
+        }
 
         if let path = options.optional("corpus-embeddings") {
             let embeddings = try Embeddings(npyAt: URL(fileURLWithPath: path))
             guard embeddings.rows == corpus.count else {
-                throw InputError("\(path) has \(embeddings.rows) rows but \(corpusURL.path) has \(corpus.count) records; encode the corpus file again")
+                throw InputError("\(path) has \(embeddings.rows) rows but \(corpusSource) has \(corpus.count) entries; encode the corpus again")
             }
             guard embeddings.dimension == encoder.dimension else {
                 throw InputError("\(path) holds \(embeddings.dimension)-value rows but this model makes \(encoder.dimension); was it encoded with another model?")

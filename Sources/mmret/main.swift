@@ -19,11 +19,12 @@ let usage = """
           --max-pixels N: reject larger images before decoding (default 178956970)
           --exif-orientation: turn JPEG photos upright by their EXIF tag (the reference does not)
           --quiet: no progress or summary on stderr
-      search --model DIR --corpus FILE.jsonl [--image-dir DIR] --query-text T [--query-image I]
+      search --model DIR [--corpus FILE.jsonl] [--image-dir DIR] --query-text T [--query-image I]
           Rank the corpus against a text, image or composed (both) query by inner product
-          and print rank, score and id per line, best first.
+          and print rank, score and id per line, best first. Without --corpus, the corpus
+          is every image under --image-dir, or the E.ids.txt beside --corpus-embeddings.
           --corpus-type: text, image or mm_it (default image)
-          --corpus-embeddings E.npy: use embeddings from `mmret encode` of the same corpus file
+          --corpus-embeddings E.npy: use embeddings from `mmret encode` of the same corpus
           --top-k: results to print (default 10)
           --id-field: the JSON field printed as the id (default "id", else the image or text)
           --show-field NAME: also print this field of each result's corpus line

@@ -67,6 +67,14 @@ struct EncodeCommandTests {
             let referenceRow = try #require(fixture.imageIDs.firstIndex(of: id))
             EncoderTests.expectMatches(embeddings.row(row).asEmbeddings, expected.row(referenceRow).asEmbeddings, "folder image \(id)")
         }
+
+        // search finds the ids beside saved embeddings, or scans the folder itself.
+        let query = ["--query-image", "palette.png", "--top-k", "2", "--quiet"]
+        let fromSaved = try CommandRun(["search", "--model", Self.model, "--image-dir", Self.images, "--corpus-embeddings", output.path] + query)
+        let fromFolder = try CommandRun(["search", "--model", Self.model, "--image-dir", Self.images] + query)
+        #expect(fromSaved.status == 0 && fromFolder.status == 0, "\(fromSaved.stderr) \(fromFolder.stderr)")
+        #expect(fromSaved.stdout.hasPrefix("1\t1.0000\tpalette.png\n"), "\(fromSaved.stdout)")
+        #expect(fromFolder.stdout == fromSaved.stdout)
     }
 
     /// A folder scan follows symbolic links to image files, skips other files, and rejects
@@ -241,6 +249,10 @@ struct EncodeCommandTests {
         ])
         #expect(run.status == 1)
         #expect(run.stderr.contains("has 3 rows but"), "\(run.stderr)")
+
+        let noIDs = try CommandRun(["search", "--model", Self.model, "--corpus-embeddings", saved.path, "--query-text", "a cat"])
+        #expect(noIDs.status == 2)
+        #expect(noIDs.stderr.contains("needs --corpus FILE.jsonl for the ids"), "\(noIDs.stderr)")
 
         let noQuery = try CommandRun(["search", "--model", Self.model, "--corpus", Self.input("images.jsonl")])
         #expect(noQuery.status == 2)
