@@ -163,6 +163,30 @@ struct EncoderTests {
         }
     }
 
+    /// One encoder serves several tasks at once, each getting the results it would get alone.
+    @Test func concurrentTasksShareOneEncoder() async throws {
+        let fixture = try Fixture()
+        let encoder = try Fixture.encoder { $0.threadCount = 1; $0.batchSize = 2 }
+        let texts = fixture.texts
+        let imageIDs = fixture.imageIDs
+        let results = try await withThrowingTaskGroup(of: (Int, Embeddings).self) { group in
+            for task in 0 ..< 6 {
+                group.addTask {
+                    (task, task % 2 == 0 ? try encoder.encodeText(texts) : try encoder.encodeImages(imageIDs))
+                }
+            }
+            var results: [(Int, Embeddings)] = []
+            for try await result in group {
+                results.append(result)
+            }
+            return results
+        }
+        #expect(results.count == 6)
+        for (task, embeddings) in results {
+            Self.expectMatches(embeddings, try fixture.expected(task % 2 == 0 ? "text" : "image"), "task \(task)")
+        }
+    }
+
     @Test func streamingReportsProgressAndInputIndices() throws {
         let fixture = try Fixture()
         let encoder = try Fixture.encoder { $0.batchSize = 4 }
