@@ -342,6 +342,10 @@ def write_inputs():
     save("png-lines-horizontal-250x300.png", Image.fromarray(lines(250, 300, False)))
     checker = (np.indices((222, 333)).sum(axis=0) % 2 * 255).astype(np.uint8)
     save("png-checkerboard-333x222.png", Image.fromarray(checker, "L"))
+    # 228x700 resizes to 224x687: the height shrinks by more than twice as many pixels as
+    # the width, so Pillow 13 resamples vertically first, which rounds differently.
+    tall = (np.indices((700, 228)).sum(axis=0) % 3 * 120).astype(np.uint8)
+    save("png-tall-pattern-228x700.png", Image.fromarray(np.stack([tall, tall[::-1], 255 - tall], -1)))
     rgba = np.concatenate([pattern(96, 80, 14), np.linspace(0, 255, 96 * 80).reshape(80, 96, 1).astype(np.uint8)], -1)
     save("png-rgba-96x80.png", Image.fromarray(rgba, "RGBA"))
     transparent = np.concatenate([pattern(92, 92, 15), np.zeros((92, 92, 1), np.uint8)], -1)
@@ -490,9 +494,9 @@ def main():
     manifest = {"cases": [], "resample": [], "errors": []}
     config_cases = {
         "clip-base": sorted(cases),
-        "exact-size": ["jpeg-420-267x200.jpg", "png-rgb-smaller-than-crop-100x80.png", "png-lines-vertical-300x250.png",
-                       "png-short-500x3.png", "webp-lossy-104x80.webp", "gif-interlaced-100x80.gif",
-                       "bmp-rgb24-92x84.bmp", "png-grey16-96x80.png"],
+        "exact-size": ["png-tall-pattern-228x700.png", "jpeg-420-267x200.jpg", "png-rgb-smaller-than-crop-100x80.png",
+                       "png-lines-vertical-300x250.png", "png-short-500x3.png", "webp-lossy-104x80.webp",
+                       "gif-interlaced-100x80.gif", "bmp-rgb24-92x84.bmp", "png-grey16-96x80.png"],
         "legacy-bilinear": ["jpeg-444-225x301.jpg", "png-lines-horizontal-250x300.png", "png-checkerboard-333x222.png",
                             "png-narrow-3x500.png", "jpeg-cmyk-80x96.jpg", "webp-lossless-80x104.webp"],
     }
@@ -531,9 +535,11 @@ def main():
     (ROOT / "resample").mkdir()
     source = Image.fromarray(np.concatenate([lines(97, 83, True)[:, :48], pattern(49, 83, 43)], axis=1), "RGB")
     source.save(INPUTS / "resample-source-97x83.png")
-    filters = {"lanczos": 1, "bilinear": 2, "bicubic": 3, "box": 4, "hamming": 5}
+    filters = {"lanczos": 1, "bilinear": 2, "bicubic": 3, "box": 4, "hamming": 5, "mks2013": 6, "mks2021": 7}
     for filter_name, number in filters.items():
-        for width, height in [(41, 30), (150, 120), (97, 61)]:
+        # Down, up, height only, and a height cut by more than twice the width's cut, for
+        # which Pillow 13 runs the vertical pass first.
+        for width, height in [(41, 30), (150, 120), (97, 61), (90, 20)]:
             resized = source.resize((width, height), resample=number)
             path = ROOT / "resample" / f"{filter_name}-{width}x{height}.webp"
             save_lossless(resized, path)
