@@ -110,7 +110,7 @@ public struct ImageProcessorConfig: Sendable, Equatable {
         }
     }
 
-    /// The size `CLIPImageProcessor.resize` gives an image of `width` x `height`.
+    /// Returns the size `CLIPImageProcessor.resize` gives an image of `width` x `height`.
     ///
     /// For a shortest-edge size the longer side is `int(edge * long / short)` in Python,
     /// a true division truncated toward zero.
