@@ -41,9 +41,10 @@ python-tools:
 bench-models: python-tools
 	test -f bench-models/$(BENCH_SIZE)/model.safetensors || python3 tools/bench/make_bge_vl_checkpoint.py --size $(BENCH_SIZE)
 
-# mmret against transformers on the same checkpoint, side by side; see docs/benchmarks.md.
+# mmret against PyTorch and ONNX Runtime on the same checkpoint, side by side; see
+# docs/benchmarks.md.
 bench: build bench-models
-	tools/bench/compare_features.sh bench-models/$(BENCH_SIZE)
+	python3 tools/bench/compare_all.py --model bench-models/$(BENCH_SIZE)
 
 clean:
 	rm -rf .build

@@ -32,9 +32,15 @@ let package = Package(
             dependencies: ["CImageCodecs"],
             path: "Sources/CImageCodecShims"
         ),
+        // The element-wise kernels, in C so that they can use AVX-512 intrinsics behind a
+        // run-time processor check.
+        .target(
+            name: "CKernels",
+            path: "Sources/CKernels"
+        ),
         .target(
             name: "MMRet",
-            dependencies: ["CBLAS", "CDNNL", "CImageCodecs", "CImageCodecShims"]
+            dependencies: ["CBLAS", "CDNNL", "CKernels", "CImageCodecs", "CImageCodecShims"]
         ),
         .executableTarget(
             name: "mmret",

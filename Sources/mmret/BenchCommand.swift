@@ -8,7 +8,7 @@ enum BenchCommand {
     static func run(_ arguments: [String]) throws {
         let options = try CommandLineArguments(
             command: "bench", arguments: arguments,
-            valueOptions: ["model", "batch", "iterations", "warmup", "threads", "mode"]
+            valueOptions: ["model", "batch", "iterations", "warmup", "threads", "mode", "precision", "text-tokens"]
         )
         let directory = try options.directory("model")
         // 1024 full-size images already take several gigabytes of activations.
@@ -18,16 +18,26 @@ enum BenchCommand {
         let threads = try options.integer("threads", default: ProcessInfo.processInfo.activeProcessorCount, maximum: 1024)
         let modeText = options.optional("mode") ?? "image,text"
         let modes = modeText.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        guard modes.allSatisfy({ $0 == "image" || $0 == "text" }) else {
-            throw CommandLineError("--mode takes image, text or image,text, got '\(modeText)'")
+        guard modes.allSatisfy({ ["image", "text", "gemm"].contains($0) }) else {
+            throw CommandLineError("--mode takes a comma-separated list of image, text and gemm, got '\(modeText)'")
+        }
+
+        let precisionText = options.optional("precision") ?? "fp32"
+        guard let precision = Precision(rawValue: precisionText) else {
+            throw CommandLineError("--precision takes fp32 or bf16, got '\(precisionText)'")
         }
 
         let context = ComputeContext(gemm: try gemmBackend(), threadCount: threads)
         let loadStart = Date()
-        let model = try CLIPModel(directory: directory)
-        printDiagnostic("loaded \(directory.path) in \(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s; gemm \(context.gemm.name), \(threads) threads")
+        let model = try CLIPModel(directory: directory, precision: precision)
+        printDiagnostic("loaded \(directory.path) in \(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s; \(precision.rawValue), gemm \(context.gemm.name), \(threads) threads")
+
+        let textLengths = try textLengthRange(options.optional("text-tokens"), maximum: model.config.text.maxPositionEmbeddings)
 
         var generator = SplitMix64(seed: 42)
+        if modes.contains("gemm") {
+            GEMMBench.run(config: model.config, batch: batch, threads: threads, iterations: iterations)
+        }
         if modes.contains("image") {
             let vision = model.config.vision
             let count = batch * vision.numChannels * vision.imageSize * vision.imageSize
@@ -35,14 +45,16 @@ enum BenchCommand {
             let seconds = try measure(iterations: iterations, warmup: warmup) {
                 try model.imageFeatures(pixelValues: pixels, context: context)
             }
-            print("mmret image fp32 batch=\(batch) threads=\(threads) images/s=\(String(format: "%.2f", Double(batch) / seconds)) gemm=\(context.gemm.name)")
+            let rate = Double(batch) / seconds
+            let gigaflops = Double(ModelFLOPs.image(model.config.vision)) * rate / 1e9
+            print("mmret image \(precision.rawValue) batch=\(batch) threads=\(threads) images/s=\(String(format: "%.2f", rate)) gemm=\(context.gemm.name) gflop/s=\(String(format: "%.1f", gigaflops))")
         }
         if modes.contains("text") {
-            let tokens = randomTokens(batch: batch, config: model.config.text, generator: &generator)
+            let tokens = randomTokens(batch: batch, lengths: textLengths, config: model.config.text, generator: &generator)
             let seconds = try measure(iterations: iterations, warmup: warmup) {
                 try model.textFeatures(tokens, context: context)
             }
-            print("mmret text fp32 batch=\(batch) threads=\(threads) texts/s=\(String(format: "%.2f", Double(batch) / seconds)) gemm=\(context.gemm.name)")
+            print("mmret text \(precision.rawValue) batch=\(batch) threads=\(threads) texts/s=\(String(format: "%.2f", Double(batch) / seconds)) gemm=\(context.gemm.name) tokens=\(textLengths.lowerBound)-\(textLengths.upperBound)")
         }
     }
 
@@ -56,14 +68,28 @@ enum BenchCommand {
         return ComputeContext.defaultBackend()
     }
 
-    /// Returns full-length sequences like the CLIP tokenizer's: a start token, random word
-    /// ids and an end token that both pooling rules find last. For the legacy rule the end
-    /// token is the largest id; otherwise it is `eos_token_id`, which no word id repeats.
-    static func randomTokens(batch: Int, config: CLIPTextConfig, generator: inout SplitMix64) -> TokenBatch {
-        let length = config.maxPositionEmbeddings
+    /// Parses `--text-tokens MIN-MAX` (or a single length), special tokens included. The
+    /// default is the model's `max_position_embeddings`.
+    static func textLengthRange(_ text: String?, maximum: Int) throws(CommandLineError) -> ClosedRange<Int> {
+        guard let text else { return maximum ... maximum }
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+        let bounds: (Int?, Int?) = parts.count == 1 ? (parts[0], parts[0]) : parts.count == 2 ? (parts[0], parts[1]) : (nil, nil)
+        guard let lower = bounds.0, let upper = bounds.1, lower >= 2, lower <= upper, upper <= maximum else {
+            throw CommandLineError("--text-tokens takes MIN-MAX or N with 2 <= MIN <= MAX <= \(maximum) (the model's max_position_embeddings), got '\(text)'")
+        }
+        return lower ... upper
+    }
+
+    /// Returns sequences like the CLIP tokenizer's, padded to the longest: a start token,
+    /// random word ids and an end token that both pooling rules find last. Text `i` has
+    /// `lower + (7 i) mod (upper - lower + 1)` tokens, a spread that
+    /// tools/bench/compare_all.py repeats. For the legacy rule the end token is the
+    /// largest id; otherwise it is `eos_token_id`, which no word id repeats.
+    static func randomTokens(batch: Int, lengths: ClosedRange<Int>, config: CLIPTextConfig, generator: inout SplitMix64) -> TokenBatch {
         let endID = Int32(config.poolsAtLargestTokenID ? config.vocabSize - 1 : config.eosTokenID)
         var sequences: [[Int32]] = []
-        for _ in 0 ..< batch {
+        for index in 0 ..< batch {
+            let length = lengths.lowerBound + (7 * index) % lengths.count
             var sequence = [Int32(config.bosTokenID)]
             while sequence.count < length - 1 {
                 let word = Int32(generator.next() % UInt64(max(1, config.vocabSize - 3))) + 1

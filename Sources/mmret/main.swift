@@ -5,6 +5,35 @@ let usage = """
     usage: mmret <command> [options]
 
     commands:
+      encode --model DIR --type text|image|mm_it [--input FILE.jsonl] [--image-dir DIR] --output OUT.npy
+          Embed each input line (or, for --type image without --input, every image file
+          under --image-dir, sorted by path) and write a float32 N × D .npy matrix.
+          --text-field, --image-field: the JSON fields to read (default "text", "image")
+          --batch-size: inputs per forward pass; speed only, never results (default 32)
+          --max-length: token limit of each text (default 77, 75 for mm_it captions)
+          --threads: threads for the model (default: all cores)
+          --precision: fp32 (default, the reference's arithmetic) or bf16 (faster, cosine ≥ 0.999)
+          --no-normalize: keep text and image rows unnormalised (mm_it rows always are)
+          --skip-invalid: skip bad lines and images, report each, and write the input
+              line of every row to OUT.lines.txt
+          --max-pixels N: reject larger images before decoding (default 178956970)
+          --exif-orientation: turn JPEG photos upright by their EXIF tag (the reference does not)
+          --quiet: no progress or summary on stderr
+      search --model DIR [--corpus FILE.jsonl] [--image-dir DIR] --query-text T [--query-image I]
+          Rank the corpus against a text, image or composed (both) query by inner product
+          and print rank, score and id per line, best first. Without --corpus, the corpus
+          is every image under --image-dir, or the E.ids.txt beside --corpus-embeddings.
+          --corpus-type: text, image or mm_it (default image)
+          --corpus-embeddings E.npy: use embeddings from `mmret encode` of the same corpus
+          --top-k: results to print (default 10)
+          --id-field: the JSON field printed as the id (default "id", else the image or text)
+          --show-field NAME: also print this field of each result's corpus line
+      search --model DIR --corpus FILE.jsonl --queries FILE.jsonl [--output OUT.json]
+          Rank the corpus for every query line and write {"query id": [top corpus ids]} as
+          JSON, in query order (the format of CIRCO-style evaluations).
+          --query-type: text, image or mm_it (default mm_it)
+          --query-text-field, --query-image-field: the query fields (default "text", "image")
+          --top-k: ids kept per query (default 50)
       info --model DIR
           Print a checkpoint's architecture, parameter count and stored dtype.
       tokenize --model DIR --input FILE.jsonl [--max-length N] [--text-field NAME]
@@ -12,12 +41,17 @@ let usage = """
           --max-length: ids per text, special tokens included (default 77)
           --text-field: the JSON field that holds the text (default "text")
       bench --model DIR [--batch N] [--iterations N] [--warmup N] [--threads N] [--mode MODES]
-          Measure fp32 images/s and texts/s on random full-size inputs.
+            [--precision P] [--text-tokens MIN-MAX]
+          Measure images/s and texts/s on random full-size inputs.
           --batch: inputs per forward pass (default 32)
           --iterations: timed passes, the median is printed (default 5)
           --warmup: untimed passes first (default 1)
           --threads: threads for GEMM and kernels (default: all cores)
-          --mode: image, text or image,text (default image,text)
+          --mode: comma-separated image, text, gemm (default image,text); gemm times
+            the vision fc1 GEMM alone, one per thread, in fp32 and bf16
+          --text-tokens: text lengths, special tokens included, spread over MIN-MAX
+            (default: max_position_embeddings)
+          --precision: fp32 or bf16 (bf16 weights and GEMM inputs; default fp32)
       bench-tokenizer --model DIR --input FILE.jsonl [--text-field NAME]
           Measure tokenizer tokens/s on one thread and as a batch on all cores.
       preprocess --model DIR --image-dir DIR --input FILE.jsonl --output OUT.npy [--image-field NAME]
@@ -65,6 +99,10 @@ do {
         try InfoCommand.run(options)
     case "bench":
         try BenchCommand.run(options)
+    case "encode":
+        try EncodeCommand.run(options)
+    case "search":
+        try SearchCommand.run(options)
     case "tokenize":
         try TokenizeCommand.run(options)
     case "preprocess":
@@ -79,6 +117,9 @@ do {
 } catch let error as CommandLineError {
     printError(error.description)
     exit(2)
+} catch let error as InputError {
+    printError(error.description)
+    exit(1)
 } catch {
     printError("\(error)")
     exit(1)

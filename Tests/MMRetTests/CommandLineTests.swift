@@ -26,6 +26,30 @@ struct CommandLineTests {
         #expect(run.stderr.contains("gemm onednn, 2 threads"))
     }
 
+    @Test func benchBF16WithShortTexts() throws {
+        let run = try CommandRun(["bench", "--model", model, "--batch", "3", "--iterations", "1", "--warmup", "0",
+                                  "--precision", "bf16", "--text-tokens", "3-9", "--mode", "text,gemm"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("mmret gemm fp32 batch=3") && $0.contains("gemm=onednn") })
+        #expect(lines.contains { $0.hasPrefix("mmret gemm bf16 batch=3") })
+        #expect(lines.last?.hasPrefix("mmret text bf16 batch=3") == true)
+        #expect(lines.last?.hasSuffix("tokens=3-9") == true)
+        #expect(run.stderr.contains("bf16, gemm onednn"))
+    }
+
+    @Test(arguments: [
+        (["--precision", "fp16"], "--precision takes fp32 or bf16, got 'fp16'"),
+        (["--text-tokens", "9-3"], "--text-tokens takes MIN-MAX or N with 2 <= MIN <= MAX <= 20"),
+        (["--text-tokens", "5-40"], "--text-tokens takes MIN-MAX or N with 2 <= MIN <= MAX <= 20"),
+        (["--text-tokens", "x"], "--text-tokens takes MIN-MAX or N"),
+    ])
+    func benchRejectsBadOption(arguments: [String], message: String) throws {
+        let run = try CommandRun(["bench", "--model", model] + arguments)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains(message), "\(run.stderr)")
+    }
+
     @Test func benchTextModeOnly() throws {
         let run = try CommandRun(["bench", "--model", model, "--mode", "text", "--iterations", "1"], environment: ["MMRET_GEMM": "openblas"])
         #expect(run.status == 0, "\(run.stderr)")
@@ -42,7 +66,7 @@ struct CommandLineTests {
         (["info", "--model", "a", "--model", "b"], "option --model is given twice"),
         (["info"], "'info' needs --model"),
         (["info", "--model", "/nonexistent/model"], "--model /nonexistent/model: no such directory"),
-        (["bench", "--model", ".", "--mode", ""], "--mode takes image, text or image,text, got ''"),
+        (["bench", "--model", ".", "--mode", ""], "--mode takes a comma-separated list of image, text and gemm, got ''"),
         (["bench", "--model", ".", "--threads", "99999999"], "--threads must be an integer from 1 to 1024"),
         (["bench", "--model", ".", "--batch", "four"], "--batch must be an integer from 1"),
         (["bench", "--model", ".", "--batch", "2000000000"], "--batch must be an integer from 1 to 1024"),

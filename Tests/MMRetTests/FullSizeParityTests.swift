@@ -23,4 +23,17 @@ struct FullSizeParityTests {
         let images = try model.imageFeatures(pixelValues: reference.pixelValues, context: context)
         ModelParityTests.expectClose(images, reference.imageFeatures, label: "\(directory.lastPathComponent) image")
     }
+
+    /// bf16 against transformers' fp32 features, with the bound of `BF16ModelTests`.
+    @Test func bf16FeaturesMatchFP32Reference() throws {
+        let referenceURL = directory.appendingPathComponent("reference.safetensors")
+        let reference = try ModelParityTests.Reference(features: referenceURL, inputs: referenceURL)
+        let model = try CLIPModel(directory: directory, precision: .bf16)
+        let context = ComputeContext()
+
+        let text = try model.textFeatures(reference.tokens, context: context)
+        BF16ModelTests.expectCosine(text, reference.textFeatures, label: "\(directory.lastPathComponent) bf16 text")
+        let images = try model.imageFeatures(pixelValues: reference.pixelValues, context: context)
+        BF16ModelTests.expectCosine(images, reference.imageFeatures, label: "\(directory.lastPathComponent) bf16 image")
+    }
 }

@@ -71,14 +71,20 @@ struct ModelParityTests {
         Self.expectClose(features, reference.imageFeatures, label: "\(variant) image")
     }
 
+    /// Both fp32 weight layouts (plain through either GEMM library, and packed for
+    /// oneDNN's matmul where the processor has AVX-512) against transformers.
     @Test(arguments: ["legacy-pooling", "eos-pooling"])
     func bothGEMMBackendsMatch(variant: String) throws {
-        let model = try CLIPModel(directory: TestFixtures.model(variant))
+        let directory = TestFixtures.model(variant)
         let reference = try Reference(variant)
-        for backend in [OpenBLASBackend() as any GEMMBackend, OneDNNBackend()] {
-            let context = ComputeContext(gemm: backend)
-            Self.expectClose(try model.textFeatures(reference.tokens, context: context), reference.textFeatures, label: "\(variant) text \(backend.name)")
-            Self.expectClose(try model.imageFeatures(pixelValues: reference.pixelValues, context: context), reference.imageFeatures, label: "\(variant) image \(backend.name)")
+        for layout in [WeightLayout.plain, .packed(.fp32)] {
+            let model = try CLIPModel(config: CLIPConfig(directory: directory), store: WeightStore(directory: directory), layout: layout)
+            for backend in [OpenBLASBackend() as any GEMMBackend, OneDNNBackend()] {
+                let context = ComputeContext(gemm: backend)
+                let label = "\(variant) \(layout) \(backend.name)"
+                Self.expectClose(try model.textFeatures(reference.tokens, context: context), reference.textFeatures, label: "\(label) text")
+                Self.expectClose(try model.imageFeatures(pixelValues: reference.pixelValues, context: context), reference.imageFeatures, label: "\(label) image")
+            }
         }
     }
 
@@ -121,6 +127,40 @@ struct ModelParityTests {
         for threads in [1, 2] {
             let features = try model.textFeatures(tokens, context: ComputeContext(threadCount: threads))
             Self.expectClose(features, expected, label: "\(variant) unusual padding, \(threads) threads")
+        }
+    }
+
+    /// Texts run at their own cut lengths, grouped by length and spread over threads,
+    /// must give the rows of the padded computation in their original order.
+    @Test(arguments: ["legacy-pooling", "eos-pooling", "eos-pooling-bf16"])
+    func lengthBucketsMatchPaddedBatch(variant: String) throws {
+        for precision in Precision.allCases {
+            let model = try CLIPModel(directory: TestFixtures.model(variant), precision: precision)
+            let text = model.config.text
+            let endID = Int32(text.poolsAtLargestTokenID ? text.vocabSize - 1 : text.eosTokenID)
+            // Lengths from 2 to the model's maximum in a scrambled order, so that the
+            // sorting, the grouping and the order of the output rows all matter.
+            let maximum = text.maxPositionEmbeddings
+            var sequences: [[Int32]] = []
+            for index in 0 ..< 23 {
+                let length = 2 + (index * 7) % (maximum - 1)
+                var sequence = [Int32(text.bosTokenID)]
+                for position in 1 ..< length - 1 {
+                    sequence.append(Int32(3 + (index * 31 + position * 17) % 400))
+                }
+                sequences.append(sequence + [endID])
+            }
+            let tokens = TokenBatch(sequences: sequences, paddingID: endID)
+            for threads in [1, 2] {
+                let context = ComputeContext(threadCount: threads)
+                let bucketed = try model.textFeatures(tokens, context: context)
+                let padded = try model.text.paddedFeatures(tokens, context: context)
+                for row in 0 ..< tokens.batchSize {
+                    let difference = zip(bucketed.row(row), padded.row(row)).map { abs($0 - $1) }.max() ?? 0
+                    // As in paddingDoesNotChangeText: only the GEMM blocking differs.
+                    #expect(difference <= 1e-5, "\(variant) \(precision) row \(row), \(threads) threads: bucketed vs padded differ by \(difference)")
+                }
+            }
         }
     }
 

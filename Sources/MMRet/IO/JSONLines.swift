@@ -45,7 +45,12 @@ public struct JSONLinesRecord {
 /// rather than silently shifting the line-to-result correspondence.
 public enum JSONLines {
     /// Returns every object of the file at `url`, in file order.
-    public static func readObjects(at url: URL) throws(JSONLinesError) -> [JSONLinesRecord] {
+    ///
+    /// With `skipInvalidLine`, a line that is not valid UTF-8 or not one JSON object is
+    /// passed to it and left out instead of ending the read; an unreadable file still throws.
+    public static func readObjects(
+        at url: URL, skipInvalidLine: ((JSONLinesError) -> Void)? = nil
+    ) throws(JSONLinesError) -> [JSONLinesRecord] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw .unreadableFile(path: url.path, reason: "no such file")
@@ -84,7 +89,12 @@ public enum JSONLines {
             }
             let line = bytes[lineStart..<lineEnd]
             lineStart = newline + 1
-            records.append(try parseLine(line, number: lineNumber, path: url.path))
+            do {
+                records.append(try parseLine(line, number: lineNumber, path: url.path))
+            } catch {
+                guard let skipInvalidLine else { throw error }
+                skipInvalidLine(error)
+            }
         }
         return records
     }

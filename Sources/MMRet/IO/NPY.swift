@@ -97,7 +97,7 @@ public enum NPY {
             )
         }
         var values = [Float](repeating: 0, count: count)
-        values.withUnsafeMutableBytes { destination in
+        _ = values.withUnsafeMutableBytes { destination in
             data.copyBytes(to: destination, from: payloadStart ..< data.count)
         }
         // Little-endian data, read on a little-endian machine, needs no byte swap.

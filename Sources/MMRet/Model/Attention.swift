@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// The batch layout of the rows that attention works on: `batch` sequences of `sequence`
@@ -107,29 +108,17 @@ extension ComputeContext {
         let offset = item * sequence
         for query in 0 ..< sequence {
             let row = scores + query * sequence
-            // Keys after the query are masked by causality; the rest by the padding mask.
+            // Keys after the query are masked by causality; the rest by the padding mask,
+            // as -infinity, which the softmax turns into probability exactly zero.
             let keyCount = keyIsValid == nil ? sequence : query + 1
-            var maximum = -Float.infinity
-            for key in 0 ..< keyCount where keyIsValid?[offset + key] ?? true {
-                maximum = max(maximum, row[key])
-            }
-            if maximum == -Float.infinity, let keyIsValid {
-                spreadOverSinglyMaskedKeys(row, query: query, sequence: sequence, keyIsValid: keyIsValid, offset: offset)
-                continue
-            }
-            var sum: Float = 0
-            for key in 0 ..< keyCount {
-                if keyIsValid?[offset + key] ?? true {
-                    let probability = expf(row[key] - maximum)
-                    row[key] = probability
-                    sum += probability
-                } else {
-                    row[key] = 0
+            if let keyIsValid {
+                for key in 0 ..< keyCount where !keyIsValid[offset + key] {
+                    row[key] = -.infinity
                 }
             }
-            let inverse = 1 / sum
-            for key in 0 ..< keyCount {
-                row[key] *= inverse
+            if mmret_softmax(row, keyCount) == 0, let keyIsValid {
+                spreadOverSinglyMaskedKeys(row, query: query, sequence: sequence, keyIsValid: keyIsValid, offset: offset)
+                continue
             }
             for key in keyCount ..< sequence {
                 row[key] = 0

@@ -22,7 +22,8 @@ public struct CheckpointSummary: Sendable {
 }
 
 /// A BGE-VL / CLIP model loaded from a Hugging Face snapshot directory: both towers and
-/// both projections of transformers' `CLIPModel`, computing in fp32.
+/// both projections of transformers' `CLIPModel`, computing in fp32 or, with bf16
+/// precision, with bf16 weights and GEMM inputs in the encoder layers.
 public struct CLIPModel: Sendable {
     /// The configuration, the dtypes on disk (widened to fp32 on load) and the size.
     public let summary: CheckpointSummary
@@ -30,19 +31,34 @@ public struct CLIPModel: Sendable {
     let text: CLIPTextTransformer
     let vision: CLIPVisionTransformer
 
+    /// The arithmetic the encoder layers use.
+    public let precision: Precision
+
     /// Loads `config.json` and the safetensors weights in `directory`. Loading is strict:
-    /// a missing, unexpected or misshapen tensor is an error naming it.
-    public init(directory: URL) throws {
+    /// a missing, unexpected or misshapen tensor is an error naming it. With bf16
+    /// precision the layer weights are rounded and packed once here, whatever their dtype
+    /// on disk, and no fp32 copy of them is kept.
+    public init(directory: URL, precision: Precision = .fp32) throws {
         let config = try CLIPConfig(directory: directory)
         let store = try WeightStore(directory: directory)
-        try self.init(config: config, store: store)
+        try self.init(config: config, store: store, precision: precision)
     }
 
-    public init(config: CLIPConfig, store: WeightStore) throws(WeightsError) {
+    public init(config: CLIPConfig, store: WeightStore, precision: Precision = .fp32) throws(WeightsError) {
+        if precision == .bf16 && !OneDNNMatmul.supports(.bf16) {
+            throw .unsupportedPrecision(precision)
+        }
+        try self.init(config: config, store: store, layout: .preferred(for: precision))
+    }
+
+    /// Loads the model with its encoder layers' weights stored as `layout` says, so that
+    /// tests can run the layout this processor would not pick.
+    init(config: CLIPConfig, store: WeightStore, layout: WeightLayout) throws(WeightsError) {
         let reader = try WeightReader(store: store, config: config)
         summary = CheckpointSummary(config: config, reader: reader)
-        text = try CLIPTextTransformer(reader: reader, config: config.text)
-        vision = try CLIPVisionTransformer(reader: reader, config: config.vision)
+        precision = layout.precision
+        text = try CLIPTextTransformer(reader: reader, config: config.text, layout: layout)
+        vision = try CLIPVisionTransformer(reader: reader, config: config.vision, layout: layout)
     }
 
     /// `get_text_features`: projected, unnormalised text features, `[batchSize, projection_dim]`.

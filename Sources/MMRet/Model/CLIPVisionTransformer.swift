@@ -12,7 +12,7 @@ struct CLIPVisionTransformer: Sendable {
     let postLayerNorm: LayerNormWeights
     let projection: Matrix
 
-    init(reader: WeightReader, config: CLIPVisionConfig) throws(WeightsError) {
+    init(reader: WeightReader, config: CLIPVisionConfig, layout: WeightLayout) throws(WeightsError) {
         self.config = config
         classEmbedding = try reader.vector("vision_model.embeddings.class_embedding")
         patchEmbedding = try reader.matrix("vision_model.embeddings.patch_embedding.weight")
@@ -20,7 +20,8 @@ struct CLIPVisionTransformer: Sendable {
         preLayerNorm = try reader.layerNorm("vision_model.pre_layrnorm", eps: config.layerNormEps)
         encoder = try TransformerEncoder(
             reader: reader, tower: "vision_model", layerCount: config.numHiddenLayers,
-            headCount: config.numAttentionHeads, activation: config.hiddenAct, eps: config.layerNormEps
+            headCount: config.numAttentionHeads, activation: config.hiddenAct, eps: config.layerNormEps,
+            layout: layout
         )
         postLayerNorm = try reader.layerNorm("vision_model.post_layernorm", eps: config.layerNormEps)
         projection = try reader.matrix("visual_projection.weight")

@@ -31,6 +31,21 @@ public struct TokenBatch: Sendable, Equatable {
         self.init(batchSize: sequences.count, sequenceLength: length, ids: ids, attentionMask: mask)
     }
 
+    /// Returns the first `length` positions of the sequences in `items`, in that order.
+    func truncatedRows(_ items: ArraySlice<Int>, length: Int) -> TokenBatch {
+        precondition(length <= sequenceLength)
+        var ids: [Int32] = []
+        var mask: [Int32] = []
+        ids.reserveCapacity(items.count * length)
+        mask.reserveCapacity(items.count * length)
+        for item in items {
+            let start = item * sequenceLength
+            ids += self.ids[start ..< start + length]
+            mask += attentionMask[start ..< start + length]
+        }
+        return TokenBatch(batchSize: items.count, sequenceLength: length, ids: ids, attentionMask: mask)
+    }
+
     /// Returns the sequences in `items`, with the same padded length.
     public func slice(_ items: Range<Int>) -> TokenBatch {
         let range = items.lowerBound * sequenceLength ..< items.upperBound * sequenceLength

@@ -1,6 +1,6 @@
 /// Reads the weights of a `CLIPModel` from a store, checking each shape against the table
 /// in `CLIPWeightNames`.
-struct WeightReader {
+struct WeightReader: Sendable {
     let store: WeightStore
     let table: [String: [Int]]
 

@@ -4,6 +4,9 @@ import Foundation
 /// The execution settings of the model's arithmetic: the GEMM backend and the number of
 /// threads that the context splits GEMMs and element-wise kernels across.
 public struct ComputeContext: Sendable {
+    /// The library for the GEMMs on unpacked operands: attention's products, the patch
+    /// embedding, the projections, and the encoder's linear layers where the model keeps
+    /// them unpacked. Packed layers always run on oneDNN's matmul (see `WeightLayout`).
     public let gemm: any GEMMBackend
     public let threadCount: Int
 
@@ -41,17 +44,28 @@ public struct ComputeContext: Sendable {
             return body(0 ..< count, self)
         }
         let shards = threadCount
+        let ranges = (0 ..< shards).map { shard in count * shard / shards ..< count * (shard + 1) / shards }
+        return stackingShards(ranges, body)
+    }
+
+    /// Computes `body` on each of `ranges`, one per thread at once, each with a
+    /// single-threaded context, and stacks the results' rows in order. With a single
+    /// range, `body` runs once with this context, whose operations split their rows
+    /// across the threads.
+    func stackingShards(_ ranges: [Range<Int>], _ body: (Range<Int>, ComputeContext) -> Matrix) -> Matrix {
+        guard ranges.count > 1 else {
+            return body(ranges.first ?? 0 ..< 0, self)
+        }
         let single = ComputeContext(gemm: gemm, threadCount: 1)
-        var results = [Matrix?](repeating: nil, count: shards)
+        var results = [Matrix?](repeating: nil, count: ranges.count)
         results.withUnsafeMutableBufferPointer { buffer in
             let slots = UncheckedSendable(buffer.baseAddress!)
             withoutActuallyEscaping(body) { body in
                 // Each shard writes only its own slot, and concurrentPerform returns after
                 // all of them.
                 let shared = UncheckedSendable(body)
-                DispatchQueue.concurrentPerform(iterations: shards) { shard in
-                    let range = count * shard / shards ..< count * (shard + 1) / shards
-                    slots.value[shard] = shared.value(range, single)
+                DispatchQueue.concurrentPerform(iterations: ranges.count) { shard in
+                    slots.value[shard] = shared.value(ranges[shard], single)
                 }
             }
         }

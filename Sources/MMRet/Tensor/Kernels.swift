@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Element-wise and row-wise kernels over row-major matrices, parallel over rows.
@@ -13,6 +14,16 @@ extension ComputeContext {
             broadcastRows(bias, into: &output)
         }
         multiplyAccumulate(input, weightTransposed: weight, into: &output, beta: bias.isEmpty ? 0 : 1)
+        return output
+    }
+
+    /// Computes `activation(input · weightᵀ + bias)`, adding the bias and applying the
+    /// activation in one pass after the GEMM.
+    func linear(_ input: Matrix, weight: Matrix, bias: [Float], activation: Activation) -> Matrix {
+        precondition(input.columns == weight.columns, "linear layer expects \(weight.columns) input features, got \(input.columns)")
+        var output = Matrix(rows: input.rows, columns: weight.rows)
+        multiplyAccumulate(input, weightTransposed: weight, into: &output, beta: 0)
+        addBias(bias, activation: activation, to: &output)
         return output
     }
 
@@ -64,15 +75,10 @@ extension ComputeContext {
         precondition(vector.count == columns)
         matrix.values.withUnsafeMutableBufferPointer { output in
             vector.withUnsafeBufferPointer { source in
-                let out = output.baseAddress!
-                let add = source.baseAddress!
+                let buffers = UncheckedSendable((output.baseAddress!, source.baseAddress!))
                 parallelFor(matrix.rows, minimumChunk: 64) { rows in
-                    for row in rows {
-                        let line = out + row * columns
-                        for column in 0 ..< columns {
-                            line[column] += add[column]
-                        }
-                    }
+                    let (out, add) = buffers.value
+                    mmret_add_row_vector(out + rows.lowerBound * columns, rows.count, columns, add)
                 }
             }
         }
@@ -80,66 +86,67 @@ extension ComputeContext {
 
     /// Normalises each row to zero mean and unit variance, then scales and shifts it
     /// (PyTorch's `nn.LayerNorm` over the last dimension, biased variance, `eps` inside
-    /// the square root). Mean and variance are accumulated in Double so that long rows
-    /// lose no precision against PyTorch's fp32 Welford reduction.
+    /// the square root). Mean and variance are reduced in Double from 16 float partial
+    /// sums, so that long rows lose no precision against PyTorch's fp32 Welford reduction.
     public func layerNorm(_ input: Matrix, weight: [Float], bias: [Float], eps: Float) -> Matrix {
-        let columns = input.columns
-        precondition(weight.count == columns && bias.count == columns)
-        var output = Matrix(rows: input.rows, columns: columns)
-        input.values.withUnsafeBufferPointer { inputBuffer in
-            output.values.withUnsafeMutableBufferPointer { outputBuffer in
-                weight.withUnsafeBufferPointer { gamma in
-                    bias.withUnsafeBufferPointer { beta in
-                        let source = inputBuffer.baseAddress!
-                        let destination = outputBuffer.baseAddress!
-                        parallelFor(input.rows, minimumChunk: 16) { rows in
-                            for row in rows {
-                                let x = source + row * columns
-                                let y = destination + row * columns
-                                var sum = 0.0
-                                for column in 0 ..< columns {
-                                    sum += Double(x[column])
-                                }
-                                let mean = sum / Double(columns)
-                                var squares = 0.0
-                                for column in 0 ..< columns {
-                                    let centred = Double(x[column]) - mean
-                                    squares += centred * centred
-                                }
-                                let inverseDeviation = Float(1 / (squares / Double(columns) + Double(eps)).squareRoot())
-                                let meanFloat = Float(mean)
-                                for column in 0 ..< columns {
-                                    y[column] = (x[column] - meanFloat) * inverseDeviation * gamma[column] + beta[column]
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        var output = Matrix(rows: input.rows, columns: input.columns)
+        output.values.withUnsafeMutableBufferPointer { outputBuffer in
+            layerNorm(input, weight: weight, bias: bias, eps: eps, output: outputBuffer.baseAddress!, outputBF16: nil)
         }
         return output
     }
 
-    /// Applies `activation` to every value in place.
-    public func activate(_ matrix: inout Matrix, _ activation: Activation) {
-        let count = matrix.values.count
-        matrix.values.withUnsafeMutableBufferPointer { buffer in
-            let values = buffer.baseAddress!
-            parallelFor(count, minimumChunk: 4096) { range in
-                switch activation {
-                case .quickGELU:
-                    for index in range {
-                        let x = values[index]
-                        values[index] = x / (1 + expf(-1.702 * x))
-                    }
-                case .gelu:
-                    for index in range {
-                        let x = values[index]
-                        values[index] = 0.5 * x * (1 + erff(x * 0.70710678118654752))
+    /// Layer norm as above into caller-owned storage: `output` (fp32) and/or `outputBF16`
+    /// (the same values rounded to bfloat16), each `input.rows * input.columns` values.
+    func layerNorm(
+        _ input: Matrix, weight: [Float], bias: [Float], eps: Float,
+        output: UnsafeMutablePointer<Float>?, outputBF16: UnsafeMutablePointer<UInt16>?
+    ) {
+        let columns = input.columns
+        precondition(weight.count == columns && bias.count == columns)
+        input.values.withUnsafeBufferPointer { inputBuffer in
+            weight.withUnsafeBufferPointer { gamma in
+                bias.withUnsafeBufferPointer { beta in
+                    // Each chunk reads and writes only its own rows.
+                    let pointers = UncheckedSendable((inputBuffer.baseAddress!, gamma.baseAddress!, beta.baseAddress!, output, outputBF16))
+                    parallelFor(input.rows, minimumChunk: 16) { rows in
+                        let (source, gamma, beta, output, outputBF16) = pointers.value
+                        let offset = rows.lowerBound * columns
+                        mmret_layer_norm(
+                            source + offset, rows.count, columns, gamma, beta, eps,
+                            output.map { $0 + offset }, outputBF16.map { $0 + offset }
+                        )
                     }
                 }
             }
         }
+    }
+
+    /// Adds `bias` (empty for none) to every row, then applies `activation` (nil for
+    /// none), in place and in one pass.
+    func addBias(_ bias: [Float], activation: Activation?, to matrix: inout Matrix) {
+        let columns = matrix.columns
+        precondition(bias.isEmpty || bias.count == columns)
+        let code: Int32 = switch activation {
+        case nil: 0
+        case .quickGELU: 1
+        case .gelu: 2
+        }
+        if bias.isEmpty && activation == nil { return }
+        matrix.values.withUnsafeMutableBufferPointer { output in
+            bias.withUnsafeBufferPointer { source in
+                let buffers = UncheckedSendable((output.baseAddress!, source.isEmpty ? nil : source.baseAddress))
+                parallelFor(matrix.rows, minimumChunk: 16) { rows in
+                    let (out, add) = buffers.value
+                    mmret_bias_activation(out + rows.lowerBound * columns, rows.count, columns, add, code)
+                }
+            }
+        }
+    }
+
+    /// Applies `activation` to every value in place.
+    public func activate(_ matrix: inout Matrix, _ activation: Activation) {
+        addBias([], activation: activation, to: &matrix)
     }
 }
 

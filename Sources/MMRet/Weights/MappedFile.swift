@@ -46,6 +46,21 @@ final class MappedFile: @unchecked Sendable {
         }
     }
 
+    /// Drops the pages that lie wholly inside `range` from this process's memory. The
+    /// mapping stays valid: a later read faults them in again from the file. Loading
+    /// calls this after converting a tensor, so that a checkpoint is not resident twice
+    /// (once mapped, once converted) at the peak.
+    func releasePages(_ range: Range<Int>) {
+        guard let base else { return }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + pageSize - 1) / pageSize * pageSize
+        let end = min(range.upperBound, size) / pageSize * pageSize
+        guard end > start else { return }
+        // Advice only: a failure leaves the pages resident, which costs memory but not
+        // correctness, so the result is ignored.
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     /// Returns the bytes in `range`, which the caller has checked lies within the file.
     func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
         precondition(range.lowerBound >= 0 && range.upperBound <= size, "byte range \(range) outside \(url.path) of \(size) bytes")

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// The element types a safetensors header can name that this package reads.
@@ -134,6 +135,7 @@ public final class SafetensorsFile: Sendable {
         guard let info = tensors[name] else {
             throw .missingTensor(name: name, expectedShape: [])
         }
+        defer { file.releasePages(info.byteRange) }
         let bytes = file.bytes(info.byteRange)
         let count = info.elementCount
         switch info.dtype {
@@ -146,18 +148,18 @@ public final class SafetensorsFile: Sendable {
             }
         case .f16:
             return [Float](unsafeUninitializedCapacity: count) { output, initialized in
-                for index in 0 ..< count {
-                    let bits = bytes.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self).littleEndian
-                    output[index] = Float(Float16(bitPattern: bits))
+                if let source = bytes.baseAddress {
+                    // safetensors stores little-endian values, the byte order of every
+                    // processor this package builds for.
+                    mmret_f16_to_f32(source.assumingMemoryBound(to: UInt16.self), output.baseAddress!, count)
                 }
                 initialized = count
             }
         case .bf16:
             // bfloat16 is the upper half of a float32, so widening is exact.
             return [Float](unsafeUninitializedCapacity: count) { output, initialized in
-                for index in 0 ..< count {
-                    let bits = bytes.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self).littleEndian
-                    output[index] = Float(bitPattern: UInt32(bits) << 16)
+                if let source = bytes.baseAddress {
+                    mmret_bf16_to_f32(source.assumingMemoryBound(to: UInt16.self), output.baseAddress!, count)
                 }
                 initialized = count
             }

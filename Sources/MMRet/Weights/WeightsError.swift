@@ -8,6 +8,7 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(name: String, expected: [Int], actual: [Int], path: String)
     case malformedIndex(path: String, reason: String)
     case noWeights(directory: String)
+    case unsupportedPrecision(Precision)
 
     public var description: String {
         switch self {
@@ -27,6 +28,8 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
             "\(path) is not a valid safetensors index: \(reason)"
         case let .noWeights(directory):
             "no model.safetensors or model.safetensors.index.json in \(directory); only safetensors checkpoints are supported (convert pytorch_model.bin with transformers' save_pretrained(safe_serialization=True))"
+        case let .unsupportedPrecision(precision):
+            "\(precision.rawValue) precision is not supported on this processor (oneDNN's bf16 matmul needs AVX-512); use fp32"
         }
     }
 }

@@ -1,0 +1,197 @@
+import Foundation
+import MMRet
+
+/// `mmret search`: ranks a corpus by exact inner product against one query, printing rank,
+/// score and id per line, best first; or against every line of a query file, writing the
+/// top ids of each query as one JSON object.
+///
+/// The corpus is encoded on the spot from `--corpus`, or loaded from `--corpus-embeddings`
+/// (written earlier by `mmret encode` from the same `--corpus` file, which then supplies the ids).
+enum SearchCommand {
+    static func run(_ arguments: [String]) throws {
+        let options = try CommandLineArguments(
+            command: "search", arguments: arguments,
+            valueOptions: EncodeCommand.valueOptions.subtracting(["type", "input"]).union([
+                "corpus", "corpus-embeddings", "corpus-type", "query-text", "query-image", "top-k", "id-field",
+                "show-field", "queries", "query-type", "query-text-field", "query-image-field",
+            ]),
+            flagNames: ["quiet", "exif-orientation"]
+        )
+        let modelDirectory = try options.directory("model")
+        let imageDirectory = options.optional("image-dir") != nil ? try options.directory("image-dir") : nil
+        let quiet = options.flag("quiet")
+        var encoderOptions = try EncodeCommand.makeEncoderOptions(options, imageDirectory: imageDirectory)
+        if quiet {
+            encoderOptions.warningHandler = { _ in }
+        }
+
+        if let queriesPath = options.optional("queries") {
+            guard options.optional("query-text") == nil, options.optional("query-image") == nil else {
+                throw CommandLineError("give either --queries FILE.jsonl or --query-text/--query-image, not both")
+            }
+            let encoder = try MMRetEncoder(modelDirectory: modelDirectory, options: encoderOptions)
+            let corpus = try loadCorpus(options, encoder: encoder, quiet: quiet)
+            try searchQueryFile(URL(fileURLWithPath: queriesPath), options: options, encoder: encoder, corpus: corpus, quiet: quiet)
+            return
+        }
+
+        // A single query's type follows from what it has: a text, an image, or both.
+        let queryText = options.optional("query-text")
+        let queryImage = options.optional("query-image").map { path in
+            // A query image that exists relative to the working directory is taken from
+            // there; otherwise it is an id under --image-dir, like the corpus images.
+            FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path).standardizedFileURL.path : path
+        }
+        guard queryText != nil || queryImage != nil else {
+            throw CommandLineError("'search' needs --query-text, --query-image or both (a composed query), or --queries FILE.jsonl")
+        }
+        let encoder = try MMRetEncoder(modelDirectory: modelDirectory, options: encoderOptions)
+        let corpus = try loadCorpus(options, encoder: encoder, quiet: quiet)
+        let query: [Float]
+        do {
+            if let queryText, let queryImage {
+                query = try encoder.encodeComposed(caption: queryText, imageID: queryImage)
+            } else if let queryText {
+                query = try encoder.encodeText(queryText)
+            } else {
+                query = try encoder.encodeImage(queryImage!)
+            }
+        } catch let error as EncoderError {
+            throw InputError("query: \(error.description)")
+        }
+
+        let topK = try options.integer("top-k", default: 10, maximum: 1_000_000)
+        let showsField = options.optional("show-field") != nil
+        let hits = InnerProductSearch(corpus: corpus.embeddings).topK(query, k: topK)
+        var output = ""
+        for (rank, hit) in hits.enumerated() {
+            output += "\(rank + 1)\t\(String(format: "%.4f", hit.score))\t\(corpus.inputs.displayID(of: hit.row))"
+            if showsField {
+                output += "\t" + (corpus.inputs.shownValues[hit.row] ?? "")
+            }
+            output += "\n"
+        }
+        FileHandle.standardOutput.write(Data(output.utf8))
+    }
+
+    /// Returns the corpus with its embeddings. The corpus is `--corpus` (a JSON Lines file),
+    /// else the ids that `mmret encode` wrote beside `--corpus-embeddings`, else every image
+    /// under `--image-dir`. Embeddings are loaded from `--corpus-embeddings` after checking
+    /// that they fit the corpus and the model, or else encoded now.
+    static func loadCorpus(
+        _ options: CommandLineArguments, encoder: MMRetEncoder, quiet: Bool
+    ) throws -> (inputs: EncodeInputs, embeddings: Embeddings) {
+        let corpusType: EncodingType
+        do {
+            corpusType = try EncodingType(name: options.optional("corpus-type") ?? "image")
+        } catch {
+            throw CommandLineError("--corpus-type: \(error.description)")
+        }
+        let corpus: EncodeInputs
+        let corpusSource: String
+        if let corpusPath = options.optional("corpus") {
+            corpus = try EncodeInputs.read(
+                jsonLines: URL(fileURLWithPath: corpusPath), type: corpusType,
+                textField: options.optional("text-field") ?? "text",
+                imageField: options.optional("image-field") ?? "image",
+                idField: options.optional("id-field") ?? "id", shownField: options.optional("show-field"),
+                skipInvalid: false, report: printDiagnostic
+            )
+            corpusSource = corpusPath
+        } else if let embeddingsPath = options.optional("corpus-embeddings") {
+            let idsURL = sidecarURL(for: URL(fileURLWithPath: embeddingsPath), suffix: "ids.txt")
+            guard let text = try? String(contentsOf: idsURL, encoding: .utf8) else {
+                throw CommandLineError("'search' needs --corpus FILE.jsonl for the ids of \(embeddingsPath), or the \(idsURL.path) that 'mmret encode' writes for a folder")
+            }
+            corpus = EncodeInputs(imageList: text.split(separator: "\n").map(String.init), source: idsURL.path)
+            corpusSource = idsURL.path
+        } else if corpusType == .image, let imageDirectory = options.optional("image-dir") {
+            corpus = try EncodeInputs.scan(imageDirectory: URL(fileURLWithPath: imageDirectory))
+            corpusSource = imageDirectory
+        } else {
+            throw CommandLineError("'search' needs --corpus FILE.jsonl, --corpus-embeddings E.npy, or an --image-dir to search")
+        }
+
+        if let path = options.optional("corpus-embeddings") {
+            let embeddings = try Embeddings(npyAt: URL(fileURLWithPath: path))
+            guard embeddings.rows == corpus.count else {
+                throw InputError("\(path) has \(embeddings.rows) rows but \(corpusSource) has \(corpus.count) entries; encode the corpus again")
+            }
+            guard embeddings.dimension == encoder.dimension else {
+                throw InputError("\(path) holds \(embeddings.dimension)-value rows but this model makes \(encoder.dimension); was it encoded with another model?")
+            }
+            return (corpus, embeddings)
+        }
+
+        let progress = quiet ? nil : ProgressReporter(total: corpus.count, label: "corpus inputs")
+        var embeddings = Embeddings(dimension: encoder.dimension)
+        do {
+            try encoder.encode(type: corpusType, texts: corpus.texts, imageIDs: corpus.imageIDs, progress: { progress?.update($0) }) {
+                embeddings.append($0.embeddings)
+            }
+        } catch let error as EncoderError {
+            throw InputError(EncodeCommand.describe(error, inputs: corpus))
+        }
+        progress?.finish()
+        return (corpus, embeddings)
+    }
+
+    /// Ranks the corpus for every query of a JSON Lines file and writes
+    /// `{"query id": ["corpus id", ...], ...}` in query order, to `--output` or stdout.
+    /// A query's id is its `--id-field` value, else its line number.
+    static func searchQueryFile(
+        _ url: URL, options: CommandLineArguments, encoder: MMRetEncoder,
+        corpus: (inputs: EncodeInputs, embeddings: Embeddings), quiet: Bool
+    ) throws {
+        let queryType: EncodingType
+        do {
+            queryType = try EncodingType(name: options.optional("query-type") ?? "mm_it")
+        } catch {
+            throw CommandLineError("--query-type: \(error.description)")
+        }
+        let queries = try EncodeInputs.read(
+            jsonLines: url, type: queryType,
+            textField: options.optional("query-text-field") ?? "text",
+            imageField: options.optional("query-image-field") ?? "image",
+            idField: options.optional("id-field") ?? "id",
+            skipInvalid: false, report: printDiagnostic
+        )
+        let topK = try options.integer("top-k", default: 50, maximum: 1_000_000)
+        let search = InnerProductSearch(corpus: corpus.embeddings)
+        let progress = quiet ? nil : ProgressReporter(total: queries.count, label: "queries")
+
+        var entries: [String] = []
+        do {
+            try encoder.encode(type: queryType, texts: queries.texts, imageIDs: queries.imageIDs, progress: { progress?.update($0) }) { batch in
+                for (row, index) in batch.inputIndices.enumerated() {
+                    let ids = search.topK(batch.embeddings.row(row), k: topK).map { jsonString(corpus.inputs.displayID(of: $0.row)) }
+                    let queryID = queries.recordIDs[index] ?? String(queries.lineNumbers[index])
+                    entries.append("  \(jsonString(queryID)): [\(ids.joined(separator: ", "))]")
+                }
+            }
+        } catch let error as EncoderError {
+            throw InputError(EncodeCommand.describe(error, inputs: queries))
+        }
+        progress?.finish()
+
+        let json = "{\n" + entries.joined(separator: ",\n") + "\n}\n"
+        if let outputPath = options.optional("output") {
+            do {
+                try Data(json.utf8).write(to: URL(fileURLWithPath: outputPath), options: .atomic)
+            } catch {
+                throw InputError("cannot write \(outputPath): \(error.localizedDescription)")
+            }
+            if !quiet {
+                printDiagnostic("wrote the top \(topK) corpus ids of \(entries.count) queries to \(outputPath)")
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(json.utf8))
+        }
+    }
+
+    /// Returns `text` as a JSON string literal.
+    static func jsonString(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
