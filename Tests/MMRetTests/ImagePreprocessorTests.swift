@@ -173,6 +173,19 @@ struct ImageProcessorConfigTests {
         #expect(parsed.cropHeight == 1)
     }
 
+    @Test func configBuiltInCodeIsValidated() throws {
+        var shortMean = ImageProcessorConfig()
+        shortMean.imageMean = [0.5]
+        #expect(throws: ConfigError.self) { try ImagePreprocessor(config: shortMean) }
+        var uncropped = ImageProcessorConfig()
+        uncropped.doCenterCrop = false
+        #expect(throws: ConfigError.self) { try ImagePreprocessor(config: uncropped) }
+        var zeroCrop = ImageProcessorConfig()
+        zeroCrop.cropWidth = 0
+        #expect(throws: ConfigError.self) { try ImagePreprocessor(config: zeroCrop) }
+        #expect(try ImagePreprocessor(config: ImageProcessorConfig()).valuesPerImage == 3 * 224 * 224)
+    }
+
     @Test func exactSizeWithoutCropIsAccepted() throws {
         let exact = try config("{\"do_center_crop\": false, \"size\": {\"height\": 32, \"width\": 48}}")
         #expect(exact.outputSize == (height: 32, width: 48))

@@ -21,7 +21,9 @@ public struct ImagePreprocessor: Sendable {
         try self.init(config: ImageProcessorConfig(directory: modelDirectory), options: options)
     }
 
-    public init(config: ImageProcessorConfig, options: ImageDecodingOptions = .init()) {
+    /// Uses `config` as given; a config that `ImageProcessorConfig.validate` rejects throws.
+    public init(config: ImageProcessorConfig, options: ImageDecodingOptions = .init()) throws(ConfigError) {
+        try config.validate(path: "ImageProcessorConfig")
         self.config = config
         self.options = options
         (height, width) = config.outputSize

@@ -73,10 +73,27 @@ public struct ImageProcessorConfig: Sendable, Equatable {
         doNormalize = try reader.flag("do_normalize", default: doNormalize)
         imageMean = try reader.triple("image_mean", default: imageMean)
         imageStd = try reader.triple("image_std", default: imageStd)
+        doConvertRGB = try reader.flag("do_convert_rgb", default: doConvertRGB)
+        try validate(path: path)
+    }
+
+    /// Checks the settings that the JSON reader cannot check key by key, for configs built in
+    /// code as well; `path` names the config in the error.
+    public func validate(path: String) throws(ConfigError) {
+        for (key, values) in [("image_mean", imageMean), ("image_std", imageStd)] where values.count != 3 {
+            throw ConfigError(path: path, key: key, reason: "expected 3 values (one per RGB channel), got \(values.count)")
+        }
         if doNormalize, let zero = imageStd.firstIndex(of: 0) {
             throw ConfigError(path: path, key: "image_std", reason: "channel \(zero) is zero, which divides by zero")
         }
-        doConvertRGB = try reader.flag("do_convert_rgb", default: doConvertRGB)
+        let sizes: [(String, Int)]
+        switch size {
+        case .shortestEdge(let edge): sizes = [("size", edge), ("crop_size", cropHeight), ("crop_size", cropWidth)]
+        case .exact(let height, let width): sizes = [("size", height), ("size", width), ("crop_size", cropHeight), ("crop_size", cropWidth)]
+        }
+        for (key, value) in sizes where value < 1 || value > 65536 {
+            throw ConfigError(path: path, key: key, reason: "expected sides from 1 to 65536, got \(value)")
+        }
 
         // The encoder stacks images into one batch, so every image must come out the same size.
         if !doCenterCrop {
