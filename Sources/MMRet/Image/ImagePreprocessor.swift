@@ -68,8 +68,9 @@ public struct ImagePreprocessor: Sendable {
         write(pixels, placement: crop, into: destination)
     }
 
-    /// Where the resized image lands in the output: the part of it that is kept (`source`)
-    /// and the output offset of that part (`target`, non-zero when zero padding surrounds it).
+    /// The placement of the resized image in the output: the part of it that is kept
+    /// (`source`) and the output offset of that part (`target`, non-zero when zero padding
+    /// surrounds it).
     struct Placement {
         var resized: (width: Int, height: Int)
         var source: (x: Range<Int>, y: Range<Int>)

@@ -77,8 +77,8 @@ public struct ImageProcessorConfig: Sendable, Equatable {
         try validate(path: path)
     }
 
-    /// Checks the settings that the JSON reader cannot check key by key, for configs built in
-    /// code as well; `path` names the config in the error.
+    /// Checks the settings that the JSON reader cannot check key by key. Configs built in code
+    /// go through it too, and `path` names the config in the error.
     public func validate(path: String) throws(ConfigError) {
         for (key, values) in [("image_mean", imageMean), ("image_std", imageStd)] where values.count != 3 {
             throw ConfigError(path: path, key: key, reason: "expected 3 values (one per RGB channel), got \(values.count)")
