@@ -15,7 +15,7 @@ What is stored, under Tests/MMRetTests/Fixtures/images/:
 * ``inputs/``: the images. Most are written by Pillow. This script writes the PNG
   variants Pillow cannot write (Adam7 interlacing, 4-bit grey, grey with tRNS, 16-bit)
   and the BMP variants (RLE8, RLE4, 16-bit, bit fields, top-down, OS/2 headers) byte by byte. The
-  YCCK JPEG comes from write_ycck_jpeg.c through libjpeg.
+  YCCK, 4:4:0 and 4:1:1 JPEGs come from write_test_jpeg.c through libjpeg.
 * ``configs/<name>/preprocessor_config.json``: three processor settings (BGE-VL's, one
   with a {"height", "width"} size and a crop that needs zero padding, and one with
   integer sizes, bilinear resampling and no normalisation).
@@ -281,16 +281,28 @@ def write_bmp_rle(path, indices, palette, four_bit):
     Path(path).write_bytes(header + info + palette_bytes + data)
 
 
-def write_ycck(path, width, height, seed):
-    """Builds write_ycck_jpeg.c once and writes a YCCK JPEG of inverted (Adobe) CMYK."""
-    tool = Path(tempfile.gettempdir()) / "mmret_write_ycck_jpeg"
-    source = Path(__file__).with_name("write_ycck_jpeg.c")
+def jpeg_tool():
+    """Builds write_test_jpeg.c against libjpeg and returns the binary's path."""
+    tool = Path(tempfile.gettempdir()) / "mmret_write_test_jpeg"
+    source = Path(__file__).with_name("write_test_jpeg.c")
     subprocess.run(["gcc", "-O1", "-o", str(tool), str(source), "-ljpeg"], check=True)
+    return tool
+
+
+def write_ycck(path, width, height, seed):
+    """Writes a YCCK JPEG of inverted (Adobe) CMYK."""
     rgb = pattern(width, height, seed).astype(np.int32)
     black = 255 - rgb.max(axis=-1)
     cmyk = np.concatenate([255 - rgb - black[..., None], black[..., None]], axis=-1)
     adobe = (255 - np.clip(cmyk, 0, 255)).astype(np.uint8)
-    subprocess.run([str(tool), str(width), str(height), str(path)], input=adobe.tobytes(), check=True)
+    subprocess.run([str(jpeg_tool()), "ycck", str(width), str(height), str(path)], input=adobe.tobytes(), check=True)
+
+
+def write_sampled_jpeg(path, width, height, seed, horizontal, vertical):
+    """Writes a YCbCr JPEG whose luma has sampling factors horizontal x vertical."""
+    rgb = pattern(width, height, seed)
+    arguments = ["ycc", str(width), str(height), str(horizontal), str(vertical), str(path)]
+    subprocess.run([str(jpeg_tool())] + arguments, input=rgb.tobytes(), check=True)
 
 
 def exif_with_orientation(orientation):
@@ -329,6 +341,11 @@ def write_inputs():
     save("jpeg-cmyk-80x96.jpg", cmyk, quality=90)
     write_ycck(INPUTS / "jpeg-ycck-84x76.jpg", 84, 76, 8)
     raw("jpeg-ycck-84x76.jpg")
+    # Sampling factors Pillow cannot write: 4:4:0 (libjpeg's h1v2 fancy upsampling) and 4:1:1.
+    write_sampled_jpeg(INPUTS / "jpeg-440-90x78.jpg", 90, 78, 46, 1, 2)
+    raw("jpeg-440-90x78.jpg")
+    write_sampled_jpeg(INPUTS / "jpeg-411-90x78.jpg", 90, 78, 47, 4, 1)
+    raw("jpeg-411-90x78.jpg")
     save("jpeg-exif-rotated-104x80.jpg", rgb(104, 80, 9), quality=90, exif=exif_with_orientation(6))
     # One side over 3000 pixels: 224 * 3100 / 600 = 1157.33, truncated to 1157.
     save("jpeg-large-3100x600.jpg", rgb(3100, 600, 10), quality=30)
