@@ -305,6 +305,23 @@ def write_sampled_jpeg(path, width, height, seed, horizontal, vertical):
     subprocess.run([str(jpeg_tool())] + arguments, input=rgb.tobytes(), check=True)
 
 
+def patch_gif_geometry(path, screen, frame_offset):
+    """Rewrites the logical screen size and the first frame's offset of a GIF file, so that
+    the frame covers only part of the screen or extends past it."""
+    data = bytearray(Path(path).read_bytes())
+    struct.pack_into("<HH", data, 6, *screen)
+    flags = data[10]
+    position = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    while data[position] == 0x21:
+        position += 2
+        while data[position]:
+            position += data[position] + 1
+        position += 1
+    assert data[position] == 0x2C, "expected the first image descriptor"
+    struct.pack_into("<HH", data, position + 1, *frame_offset)
+    Path(path).write_bytes(bytes(data))
+
+
 def exif_with_orientation(orientation):
     exif = Image.Exif()
     exif[0x0112] = orientation
@@ -422,6 +439,12 @@ def write_inputs():
     save("gif-interlaced-100x80.gif", gif_frame)
     save("gif-not-interlaced-100x80.gif", gif_frame, interlace=False)
     save("gif-transparent-100x80.gif", gif_frame, transparency=5)
+    # A first frame placed inside a larger screen (the rest is the transparent index), and
+    # one that extends past the screen (Pillow enlarges the image to hold it).
+    save("gif-frame-inside-screen-100x80.gif", gif_frame, transparency=7, interlace=False)
+    patch_gif_geometry(INPUTS / "gif-frame-inside-screen-100x80.gif", (112, 90), (7, 4))
+    save("gif-frame-past-screen-100x80.gif", gif_frame, interlace=False)
+    patch_gif_geometry(INPUTS / "gif-frame-past-screen-100x80.gif", (90, 70), (3, 2))
     animation = [rgb(88, 96, 36).quantize(colors=32), rgb(88, 96, 37).quantize(colors=32)]
     save("gif-animated-88x96.gif", animation[0], save_all=True, append_images=animation[1:], duration=100)
 
