@@ -55,6 +55,10 @@ final class ImageDecoderTests {
         #expect(error.description.contains(url.path))
     }
 
+    @Test func directoryIsUnreadable() throws {
+        #expect(decodeError(directory) == ImageError(path: directory.path, reason: .unreadable("it is a directory, not an image file")))
+    }
+
     @Test(arguments: [
         "inputs/jpeg-420-267x200.jpg", "inputs/jpeg-progressive-120x90.jpg", "inputs/png-rgb-224x224.png",
         "inputs/png-interlaced-rgb-98x86.png", "inputs/webp-lossy-104x80.webp", "inputs/gif-interlaced-100x80.gif",
