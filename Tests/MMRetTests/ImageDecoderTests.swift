@@ -3,9 +3,20 @@ import Testing
 @testable import MMRet
 
 /// Decoding failures: each bad input gives its own error that names the file.
-struct ImageDecoderTests {
+///
+/// A class, so that each test's temporary directory is removed when its instance goes away.
+final class ImageDecoderTests {
+    private let directory: URL
+
+    init() throws {
+        directory = try TestFixtures.temporaryDirectory()
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     private func temporaryFile(_ bytes: [UInt8], name: String) throws -> URL {
-        let directory = try TestFixtures.temporaryDirectory()
         let url = directory.appendingPathComponent(name)
         try Data(bytes).write(to: url)
         return url
@@ -35,13 +46,17 @@ struct ImageDecoderTests {
     }
 
     @Test func missingFileIsUnreadable() throws {
-        let url = try TestFixtures.temporaryDirectory().appendingPathComponent("absent.jpg")
+        let url = directory.appendingPathComponent("absent.jpg")
         let error = try #require(decodeError(url))
         guard case .unreadable = error.reason else {
             Issue.record("expected .unreadable, got \(error)")
             return
         }
         #expect(error.description.contains(url.path))
+    }
+
+    @Test func directoryIsUnreadable() throws {
+        #expect(decodeError(directory) == ImageError(path: directory.path, reason: .unreadable("it is a directory, not an image file")))
     }
 
     @Test(arguments: [
@@ -159,8 +174,6 @@ struct ImageDecoderTests {
     /// ImageError: never a crash, a hang or an exit from inside a C library.
     @Test func damagedFilesNeverCrash() throws {
         let inputs = Set(ImageFixtures.manifest.cases.map(\.input)).sorted()
-        let directory = try TestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
         var failures = 0
         for input in inputs {
             let bytes = try fixtureBytes(input)

@@ -8,7 +8,7 @@ struct ImagePreprocessorTests {
         let formats = Set(ImageFixtures.manifest.cases.map(\.format))
         #expect(formats == ["JPEG", "PNG", "WEBP", "GIF", "BMP"])
         #expect(ImageFixtures.manifest.cases.count >= 60)
-        #expect(ImageFixtures.manifest.resample.count == 15)
+        #expect(ImageFixtures.manifest.resample.count == 28)
     }
 
     @Test(arguments: ImageFixtures.manifest.cases)
@@ -40,15 +40,18 @@ struct ImagePreprocessorTests {
         #expect(mismatch == nil, "first differing sample \(mismatch.map { "\($0.offset): \($0.element.0) vs \($0.element.1)" } ?? "")")
     }
 
-    @Test func windowMatchesFullResize() throws {
+    /// Computing a window must give the same pixels as cropping the full resize, in both
+    /// pass orders (90x20 runs the vertical pass first).
+    @Test(arguments: [(150, 120, 30..<101, 17..<90), (90, 20, 11..<77, 3..<18)])
+    func windowMatchesFullResize(_ width: Int, _ height: Int, _ columns: Range<Int>, _ rows: Range<Int>) throws {
         let source = try ImageDecoder.decode(
             fileAt: ImageFixtures.url("inputs/resample-source-97x83.png"), options: ImageDecodingOptions()
         )
-        let full = ImageResampler.resize(source, width: 150, height: 120, filter: .bicubic, window: (0..<150, 0..<120))
-        let window = ImageResampler.resize(source, width: 150, height: 120, filter: .bicubic, window: (30..<101, 17..<90))
+        let full = ImageResampler.resize(source, width: width, height: height, filter: .bicubic, window: (0..<width, 0..<height))
+        let window = ImageResampler.resize(source, width: width, height: height, filter: .bicubic, window: (columns, rows))
         var cropped: [UInt8] = []
-        for row in 17..<90 {
-            cropped += full[(row * 150 + 30) * 3..<(row * 150 + 101) * 3]
+        for row in rows {
+            cropped += full[(row * width + columns.lowerBound) * 3..<(row * width + columns.upperBound) * 3]
         }
         #expect(window == cropped)
     }
@@ -151,7 +154,7 @@ struct ImageProcessorConfigTests {
 
     @Test func invalidValuesNameTheKey() {
         #expect(error("{\"resample\": 0}")?.key == "resample")
-        #expect(error("{\"resample\": 7}")?.key == "resample")
+        #expect(error("{\"resample\": 8}")?.key == "resample")
         #expect(error("{\"size\": {\"longest_edge\": 5}}")?.key == "size")
         #expect(error("{\"size\": 0}")?.key == "size")
         #expect(error("{\"crop_size\": {\"shortest_edge\": 5}}")?.key == "crop_size")
@@ -159,6 +162,28 @@ struct ImageProcessorConfigTests {
         #expect(error("{\"image_std\": [0.5, 0, 0.5]}")?.key == "image_std")
         #expect(error("{\"do_resize\": \"yes\"}")?.key == "do_resize")
         #expect(error("{\"do_center_crop\": false}")?.key == "do_center_crop")
+    }
+
+    @Test func zeroAndOneAreNumbers() throws {
+        let parsed = try config("{\"image_mean\": [0, 0, 0], \"image_std\": [1, 1, 1], \"resample\": 1, \"rescale_factor\": 1, \"crop_size\": 1}")
+        #expect(parsed.imageMean == [0, 0, 0])
+        #expect(parsed.imageStd == [1, 1, 1])
+        #expect(parsed.resample == .lanczos)
+        #expect(parsed.rescaleFactor == 1)
+        #expect(parsed.cropHeight == 1)
+    }
+
+    @Test func configBuiltInCodeIsValidated() throws {
+        var shortMean = ImageProcessorConfig()
+        shortMean.imageMean = [0.5]
+        #expect(throws: ConfigError.self) { try ImagePreprocessor(config: shortMean) }
+        var uncropped = ImageProcessorConfig()
+        uncropped.doCenterCrop = false
+        #expect(throws: ConfigError.self) { try ImagePreprocessor(config: uncropped) }
+        var zeroCrop = ImageProcessorConfig()
+        zeroCrop.cropWidth = 0
+        #expect(throws: ConfigError.self) { try ImagePreprocessor(config: zeroCrop) }
+        #expect(try ImagePreprocessor(config: ImageProcessorConfig()).valuesPerImage == 3 * 224 * 224)
     }
 
     @Test func exactSizeWithoutCropIsAccepted() throws {

@@ -15,7 +15,7 @@ What is stored, under Tests/MMRetTests/Fixtures/images/:
 * ``inputs/``: the images. Most are written by Pillow. This script writes the PNG
   variants Pillow cannot write (Adam7 interlacing, 4-bit grey, grey with tRNS, 16-bit)
   and the BMP variants (RLE8, RLE4, 16-bit, bit fields, top-down, OS/2 headers) byte by byte. The
-  YCCK JPEG comes from write_ycck_jpeg.c through libjpeg.
+  YCCK, 4:4:0 and 4:1:1 JPEGs come from write_test_jpeg.c through libjpeg.
 * ``configs/<name>/preprocessor_config.json``: three processor settings (BGE-VL's, one
   with a {"height", "width"} size and a crop that needs zero padding, and one with
   integer sizes, bilinear resampling and no normalisation).
@@ -281,16 +281,45 @@ def write_bmp_rle(path, indices, palette, four_bit):
     Path(path).write_bytes(header + info + palette_bytes + data)
 
 
-def write_ycck(path, width, height, seed):
-    """Builds write_ycck_jpeg.c once and writes a YCCK JPEG of inverted (Adobe) CMYK."""
-    tool = Path(tempfile.gettempdir()) / "mmret_write_ycck_jpeg"
-    source = Path(__file__).with_name("write_ycck_jpeg.c")
+def jpeg_tool():
+    """Builds write_test_jpeg.c against libjpeg and returns the binary's path."""
+    tool = Path(tempfile.gettempdir()) / "mmret_write_test_jpeg"
+    source = Path(__file__).with_name("write_test_jpeg.c")
     subprocess.run(["gcc", "-O1", "-o", str(tool), str(source), "-ljpeg"], check=True)
+    return tool
+
+
+def write_ycck(path, width, height, seed):
+    """Writes a YCCK JPEG of inverted (Adobe) CMYK."""
     rgb = pattern(width, height, seed).astype(np.int32)
     black = 255 - rgb.max(axis=-1)
     cmyk = np.concatenate([255 - rgb - black[..., None], black[..., None]], axis=-1)
     adobe = (255 - np.clip(cmyk, 0, 255)).astype(np.uint8)
-    subprocess.run([str(tool), str(width), str(height), str(path)], input=adobe.tobytes(), check=True)
+    subprocess.run([str(jpeg_tool()), "ycck", str(width), str(height), str(path)], input=adobe.tobytes(), check=True)
+
+
+def write_sampled_jpeg(path, width, height, seed, horizontal, vertical):
+    """Writes a YCbCr JPEG whose luma has sampling factors horizontal x vertical."""
+    rgb = pattern(width, height, seed)
+    arguments = ["ycc", str(width), str(height), str(horizontal), str(vertical), str(path)]
+    subprocess.run([str(jpeg_tool())] + arguments, input=rgb.tobytes(), check=True)
+
+
+def patch_gif_geometry(path, screen, frame_offset):
+    """Rewrites the logical screen size and the first frame's offset of a GIF file, so that
+    the frame covers only part of the screen or extends past it."""
+    data = bytearray(Path(path).read_bytes())
+    struct.pack_into("<HH", data, 6, *screen)
+    flags = data[10]
+    position = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    while data[position] == 0x21:
+        position += 2
+        while data[position]:
+            position += data[position] + 1
+        position += 1
+    assert data[position] == 0x2C, "expected the first image descriptor"
+    struct.pack_into("<HH", data, position + 1, *frame_offset)
+    Path(path).write_bytes(bytes(data))
 
 
 def exif_with_orientation(orientation):
@@ -329,6 +358,11 @@ def write_inputs():
     save("jpeg-cmyk-80x96.jpg", cmyk, quality=90)
     write_ycck(INPUTS / "jpeg-ycck-84x76.jpg", 84, 76, 8)
     raw("jpeg-ycck-84x76.jpg")
+    # Sampling factors Pillow cannot write: 4:4:0 (libjpeg's h1v2 fancy upsampling) and 4:1:1.
+    write_sampled_jpeg(INPUTS / "jpeg-440-90x78.jpg", 90, 78, 46, 1, 2)
+    raw("jpeg-440-90x78.jpg")
+    write_sampled_jpeg(INPUTS / "jpeg-411-90x78.jpg", 90, 78, 47, 4, 1)
+    raw("jpeg-411-90x78.jpg")
     save("jpeg-exif-rotated-104x80.jpg", rgb(104, 80, 9), quality=90, exif=exif_with_orientation(6))
     # One side over 3000 pixels: 224 * 3100 / 600 = 1157.33, truncated to 1157.
     save("jpeg-large-3100x600.jpg", rgb(3100, 600, 10), quality=30)
@@ -342,6 +376,10 @@ def write_inputs():
     save("png-lines-horizontal-250x300.png", Image.fromarray(lines(250, 300, False)))
     checker = (np.indices((222, 333)).sum(axis=0) % 2 * 255).astype(np.uint8)
     save("png-checkerboard-333x222.png", Image.fromarray(checker, "L"))
+    # 228x700 resizes to 224x687: the height shrinks by more than twice as many pixels as
+    # the width, so Pillow 13 resamples vertically first, which rounds differently.
+    tall = (np.indices((700, 228)).sum(axis=0) % 3 * 120).astype(np.uint8)
+    save("png-tall-pattern-228x700.png", Image.fromarray(np.stack([tall, tall[::-1], 255 - tall], -1)))
     rgba = np.concatenate([pattern(96, 80, 14), np.linspace(0, 255, 96 * 80).reshape(80, 96, 1).astype(np.uint8)], -1)
     save("png-rgba-96x80.png", Image.fromarray(rgba, "RGBA"))
     transparent = np.concatenate([pattern(92, 92, 15), np.zeros((92, 92, 1), np.uint8)], -1)
@@ -401,6 +439,12 @@ def write_inputs():
     save("gif-interlaced-100x80.gif", gif_frame)
     save("gif-not-interlaced-100x80.gif", gif_frame, interlace=False)
     save("gif-transparent-100x80.gif", gif_frame, transparency=5)
+    # A first frame placed inside a larger screen (the rest is the transparent index), and
+    # one that extends past the screen (Pillow enlarges the image to hold it).
+    save("gif-frame-inside-screen-100x80.gif", gif_frame, transparency=7, interlace=False)
+    patch_gif_geometry(INPUTS / "gif-frame-inside-screen-100x80.gif", (112, 90), (7, 4))
+    save("gif-frame-past-screen-100x80.gif", gif_frame, interlace=False)
+    patch_gif_geometry(INPUTS / "gif-frame-past-screen-100x80.gif", (90, 70), (3, 2))
     animation = [rgb(88, 96, 36).quantize(colors=32), rgb(88, 96, 37).quantize(colors=32)]
     save("gif-animated-88x96.gif", animation[0], save_all=True, append_images=animation[1:], duration=100)
 
@@ -490,9 +534,9 @@ def main():
     manifest = {"cases": [], "resample": [], "errors": []}
     config_cases = {
         "clip-base": sorted(cases),
-        "exact-size": ["jpeg-420-267x200.jpg", "png-rgb-smaller-than-crop-100x80.png", "png-lines-vertical-300x250.png",
-                       "png-short-500x3.png", "webp-lossy-104x80.webp", "gif-interlaced-100x80.gif",
-                       "bmp-rgb24-92x84.bmp", "png-grey16-96x80.png"],
+        "exact-size": ["png-tall-pattern-228x700.png", "jpeg-420-267x200.jpg", "png-rgb-smaller-than-crop-100x80.png",
+                       "png-lines-vertical-300x250.png", "png-short-500x3.png", "webp-lossy-104x80.webp",
+                       "gif-interlaced-100x80.gif", "bmp-rgb24-92x84.bmp", "png-grey16-96x80.png"],
         "legacy-bilinear": ["jpeg-444-225x301.jpg", "png-lines-horizontal-250x300.png", "png-checkerboard-333x222.png",
                             "png-narrow-3x500.png", "jpeg-cmyk-80x96.jpg", "webp-lossless-80x104.webp"],
     }
@@ -531,9 +575,11 @@ def main():
     (ROOT / "resample").mkdir()
     source = Image.fromarray(np.concatenate([lines(97, 83, True)[:, :48], pattern(49, 83, 43)], axis=1), "RGB")
     source.save(INPUTS / "resample-source-97x83.png")
-    filters = {"lanczos": 1, "bilinear": 2, "bicubic": 3, "box": 4, "hamming": 5}
+    filters = {"lanczos": 1, "bilinear": 2, "bicubic": 3, "box": 4, "hamming": 5, "mks2013": 6, "mks2021": 7}
     for filter_name, number in filters.items():
-        for width, height in [(41, 30), (150, 120), (97, 61)]:
+        # Down, up, height only, and a height cut by more than twice the width's cut, for
+        # which Pillow 13 runs the vertical pass first.
+        for width, height in [(41, 30), (150, 120), (97, 61), (90, 20)]:
             resized = source.resize((width, height), resample=number)
             path = ROOT / "resample" / f"{filter_name}-{width}x{height}.webp"
             save_lossless(resized, path)

@@ -82,6 +82,10 @@ enum ImageDecoder {
     /// Reads and decodes the file at `url`; the first frame of an animation is used.
     static func decode(fileAt url: URL, options: ImageDecodingOptions) throws(ImageError) -> RGBImage {
         let path = url.path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ImageError(path: path, reason: .unreadable("it is a directory, not an image file"))
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url)

@@ -21,7 +21,9 @@ public struct ImagePreprocessor: Sendable {
         try self.init(config: ImageProcessorConfig(directory: modelDirectory), options: options)
     }
 
-    public init(config: ImageProcessorConfig, options: ImageDecodingOptions = .init()) {
+    /// Uses `config` as given; a config that `ImageProcessorConfig.validate` rejects throws.
+    public init(config: ImageProcessorConfig, options: ImageDecodingOptions = .init()) throws(ConfigError) {
+        try config.validate(path: "ImageProcessorConfig")
         self.config = config
         self.options = options
         (height, width) = config.outputSize
@@ -66,8 +68,9 @@ public struct ImagePreprocessor: Sendable {
         write(pixels, placement: crop, into: destination)
     }
 
-    /// Where the resized image lands in the output: the part of it that is kept (`source`)
-    /// and the output offset of that part (`target`, non-zero when zero padding surrounds it).
+    /// The placement of the resized image in the output: the part of it that is kept
+    /// (`source`) and the output offset of that part (`target`, non-zero when zero padding
+    /// surrounds it).
     struct Placement {
         var resized: (width: Int, height: Int)
         var source: (x: Range<Int>, y: Range<Int>)

@@ -73,10 +73,27 @@ public struct ImageProcessorConfig: Sendable, Equatable {
         doNormalize = try reader.flag("do_normalize", default: doNormalize)
         imageMean = try reader.triple("image_mean", default: imageMean)
         imageStd = try reader.triple("image_std", default: imageStd)
+        doConvertRGB = try reader.flag("do_convert_rgb", default: doConvertRGB)
+        try validate(path: path)
+    }
+
+    /// Checks the settings that the JSON reader cannot check key by key. Configs built in code
+    /// go through it too, and `path` names the config in the error.
+    public func validate(path: String) throws(ConfigError) {
+        for (key, values) in [("image_mean", imageMean), ("image_std", imageStd)] where values.count != 3 {
+            throw ConfigError(path: path, key: key, reason: "expected 3 values (one per RGB channel), got \(values.count)")
+        }
         if doNormalize, let zero = imageStd.firstIndex(of: 0) {
             throw ConfigError(path: path, key: "image_std", reason: "channel \(zero) is zero, which divides by zero")
         }
-        doConvertRGB = try reader.flag("do_convert_rgb", default: doConvertRGB)
+        let sizes: [(String, Int)]
+        switch size {
+        case .shortestEdge(let edge): sizes = [("size", edge), ("crop_size", cropHeight), ("crop_size", cropWidth)]
+        case .exact(let height, let width): sizes = [("size", height), ("size", width), ("crop_size", cropHeight), ("crop_size", cropWidth)]
+        }
+        for (key, value) in sizes where value < 1 || value > 65536 {
+            throw ConfigError(path: path, key: key, reason: "expected sides from 1 to 65536, got \(value)")
+        }
 
         // The encoder stacks images into one batch, so every image must come out the same size.
         if !doCenterCrop {
@@ -110,7 +127,7 @@ public struct ImageProcessorConfig: Sendable, Equatable {
         }
     }
 
-    /// The size `CLIPImageProcessor.resize` gives an image of `width` x `height`.
+    /// Returns the size `CLIPImageProcessor.resize` gives an image of `width` x `height`.
     ///
     /// For a shortest-edge size the longer side is `int(edge * long / short)` in Python,
     /// a true division truncated toward zero.
@@ -138,6 +155,8 @@ private struct ProcessorConfigReader {
         return value
     }
 
+    /// Reads a switch. Foundation's JSON numbers 0 and 1 also read as false and true, which
+    /// matches Python's truthiness for those values.
     func flag(_ key: String, default defaultValue: Bool) throws(ConfigError) -> Bool {
         guard let value = value(key) else { return defaultValue }
         guard let flag = value as? Bool else {
@@ -148,7 +167,7 @@ private struct ProcessorConfigReader {
 
     func number(_ key: String, default defaultValue: Double) throws(ConfigError) -> Double {
         guard let value = value(key) else { return defaultValue }
-        guard let number = value as? NSNumber, number.doubleValue.isFinite, !(value is Bool) else {
+        guard let number = value as? NSNumber, number.doubleValue.isFinite else {
             throw ConfigError(path: path, key: key, reason: "expected a number, got \(value)")
         }
         return number.doubleValue
@@ -157,7 +176,7 @@ private struct ProcessorConfigReader {
     func triple(_ key: String, default defaultValue: [Double]) throws(ConfigError) -> [Double] {
         guard let value = value(key) else { return defaultValue }
         // transformers accepts one number for all channels as well.
-        if let number = value as? NSNumber, !(value is Bool), number.doubleValue.isFinite {
+        if let number = value as? NSNumber, number.doubleValue.isFinite {
             return Array(repeating: number.doubleValue, count: 3)
         }
         guard let list = value as? [Any], list.count == 3 else {
@@ -165,7 +184,7 @@ private struct ProcessorConfigReader {
         }
         var numbers: [Double] = []
         for item in list {
-            guard let number = item as? NSNumber, !(item is Bool), number.doubleValue.isFinite else {
+            guard let number = item as? NSNumber, number.doubleValue.isFinite else {
                 throw ConfigError(path: path, key: key, reason: "expected a list of 3 numbers, got \(value)")
             }
             numbers.append(number.doubleValue)
@@ -174,7 +193,7 @@ private struct ProcessorConfigReader {
     }
 
     func positiveInteger(_ value: Any, key: String) throws(ConfigError) -> Int {
-        guard let number = value as? NSNumber, !(value is Bool), number.doubleValue.rounded() == number.doubleValue,
+        guard let number = value as? NSNumber, number.doubleValue.rounded() == number.doubleValue,
               number.doubleValue >= 1, number.doubleValue <= 65536
         else {
             throw ConfigError(path: path, key: key, reason: "expected an integer from 1 to 65536, got \(value)")
@@ -210,12 +229,13 @@ private struct ProcessorConfigReader {
     }
 
     func resample(_ value: Any) throws(ConfigError) -> ResamplingFilter {
-        guard let number = value as? NSNumber, !(value is Bool), let filter = ResamplingFilter(rawValue: number.intValue),
+        guard let number = value as? NSNumber, let filter = ResamplingFilter(rawValue: number.intValue),
               Double(number.intValue) == number.doubleValue
         else {
             throw ConfigError(
                 path: path, key: "resample",
-                reason: "unsupported value \(value); supported: 1 (lanczos), 2 (bilinear), 3 (bicubic), 4 (box), 5 (hamming)"
+                reason: "unsupported value \(value); supported: 1 (lanczos), 2 (bilinear), 3 (bicubic), 4 (box), "
+                    + "5 (hamming), 6 (MKS2013), 7 (MKS2021); 0 (nearest) is not implemented"
             )
         }
         return filter

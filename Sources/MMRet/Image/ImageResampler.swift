@@ -9,6 +9,9 @@ public enum ResamplingFilter: Int, Sendable, CaseIterable {
     case bicubic = 3
     case box = 4
     case hamming = 5
+    /// Magic Kernel Sharp 2013 and 2021 (John Costella), added in Pillow 13.0.
+    case magicKernelSharp2013 = 6
+    case magicKernelSharp2021 = 7
 
     /// Half-width of the kernel in source pixels before widening for downscaling.
     var support: Double {
@@ -17,6 +20,8 @@ public enum ResamplingFilter: Int, Sendable, CaseIterable {
         case .bilinear, .hamming: 1
         case .bicubic: 2
         case .lanczos: 3
+        case .magicKernelSharp2013: 2.5
+        case .magicKernelSharp2021: 4.5
         }
     }
 
@@ -46,6 +51,21 @@ public enum ResamplingFilter: Int, Sendable, CaseIterable {
         case .lanczos:
             guard -3 <= x && x < 3 else { return 0 }
             return Self.sinc(x) * Self.sinc(x / 3)
+        case .magicKernelSharp2013:
+            // pow(x, 2) as in Pillow, which calls the C library's pow.
+            let distance = abs(x)
+            if distance < 0.5 { return 17.0 / 16.0 - 7.0 / 4.0 * pow(distance, 2) }
+            if distance < 1.5 { return (1.0 - distance) * (7.0 / 4.0 - distance) }
+            if distance < 2.5 { return -1.0 / 8.0 * pow(distance - 5.0 / 2.0, 2) }
+            return 0
+        case .magicKernelSharp2021:
+            let distance = abs(x)
+            if distance < 0.5 { return 577.0 / 576.0 - 239.0 / 144.0 * pow(distance, 2) }
+            if distance < 1.5 { return 35.0 / 36.0 * (distance - 1.0) * (distance - 239.0 / 140.0) }
+            if distance < 2.5 { return 1.0 / 6.0 * (distance - 2.0) * (65.0 / 24.0 - distance) }
+            if distance < 3.5 { return 1.0 / 36.0 * (distance - 3.0) * (distance - 15.0 / 4.0) }
+            if distance < 4.5 { return -1.0 / 288.0 * pow(distance - 9.0 / 2.0, 2) }
+            return 0
         }
     }
 
@@ -72,6 +92,12 @@ struct ResamplingKernel {
 
     /// The output samples these weights cover; arrays are indexed from `outputs.lowerBound`.
     let outputs: Range<Int>
+
+    /// Source samples that the covered outputs read; the first sample grows with the output.
+    var sourceRange: Range<Int> {
+        guard let lastFirst = first.last, let lastCount = count.last, let start = first.first else { return 0..<0 }
+        return start..<max(start, lastFirst + lastCount)
+    }
 
     /// Computes the weights of the output samples in `outputs` as Pillow's
     /// `precompute_coeffs` and `normalize_coeffs_8bpc` do: the kernel is widened by the
@@ -121,9 +147,12 @@ struct ResamplingKernel {
 /// Pillow-exact resizing of 8-bit RGB images (`Image.resize` without `reducing_gap`).
 ///
 /// Like Pillow, a horizontal pass runs only when the width changes and a vertical pass only
-/// when the height changes, each rounding to 8 bits with clamping. Only the output pixels
-/// inside `window` are computed. Each equals the pixel Pillow computes at that position,
-/// because every output pixel depends on its own source pixels only.
+/// when the height changes, each rounding to 8 bits with clamping. Pillow 13.0 runs the
+/// vertical pass first when the height shrinks by more than twice as many pixels as the
+/// width does, and the horizontal pass first otherwise. The order changes the rounding of
+/// the intermediate image, so it is repeated here. Only the output pixels inside `window`
+/// are computed. Each equals the pixel Pillow computes at that position, because every
+/// output pixel depends on its own source pixels only.
 enum ImageResampler {
     static func resize(
         _ image: RGBImage, width: Int, height: Int, filter: ResamplingFilter,
@@ -132,46 +161,65 @@ enum ImageResampler {
         precondition(width > 0 && height > 0, "resize target must be positive")
         precondition(window.x.lowerBound >= 0 && window.x.upperBound <= width, "window outside the output width")
         precondition(window.y.lowerBound >= 0 && window.y.upperBound <= height, "window outside the output height")
+        guard !window.x.isEmpty, !window.y.isEmpty else { return [] }
         let vertical = height != image.height
             ? ResamplingKernel(inputSize: image.height, outputSize: height, filter: filter, outputs: window.y) : nil
         let horizontal = width != image.width
             ? ResamplingKernel(inputSize: image.width, outputSize: width, filter: filter, outputs: window.x) : nil
 
-        // Source rows the vertical pass reads for the window's rows.
-        let rows: Range<Int>
-        if let vertical, !window.y.isEmpty {
-            let last = window.y.count - 1
-            rows = vertical.first[0]..<(vertical.first[last] + vertical.count[last])
-        } else {
-            rows = window.y
-        }
+        let heightReduction = image.height - height
+        let verticalFirst = heightReduction > 0 && heightReduction > (image.width - width) * 2
 
-        let windowWidth = window.x.count
-        var intermediate = [UInt8](repeating: 0, count: rows.count * windowWidth * 3)
-        intermediate.withUnsafeMutableBufferPointer { out in
-            image.pixels.withUnsafeBufferPointer { source in
-                if let horizontal {
-                    resampleRows(source, imageWidth: image.width, rows: rows, columns: window.x, kernel: horizontal, into: out)
-                } else {
-                    for (index, row) in rows.enumerated() {
-                        let from = (row * image.width + window.x.lowerBound) * 3
-                        let to = index * windowWidth * 3
-                        for offset in 0..<(windowWidth * 3) {
-                            out[to + offset] = source[from + offset]
-                        }
+        // Source rows and columns that the window's pixels read.
+        let rows = vertical.map { $0.sourceRange } ?? window.y
+        let columns = horizontal.map { $0.sourceRange } ?? window.x
+
+        return image.pixels.withUnsafeBufferPointer { source in
+            let pixels = source.baseAddress!
+            if verticalFirst {
+                // Vertical pass over the columns the horizontal pass needs, then horizontal.
+                var intermediate = [UInt8](repeating: 0, count: window.y.count * columns.count * 3)
+                intermediate.withUnsafeMutableBufferPointer { out in
+                    if let vertical {
+                        resampleColumns(
+                            pixels + columns.lowerBound * 3, firstRow: 0, stride: image.width, width: columns.count,
+                            kernel: vertical, into: out.baseAddress!
+                        )
+                    } else {
+                        copy(pixels, stride: image.width, rows: rows, columns: columns, into: out.baseAddress!)
                     }
                 }
+                guard let horizontal else { return intermediate }
+                return resampleRows(intermediate, width: columns.count, firstColumn: columns.lowerBound, kernel: horizontal)
             }
-        }
-        guard let vertical else { return intermediate }
 
-        var output = [UInt8](repeating: 0, count: window.y.count * windowWidth * 3)
-        output.withUnsafeMutableBufferPointer { out in
-            intermediate.withUnsafeBufferPointer { source in
-                resampleColumns(source, width: windowWidth, firstRow: rows.lowerBound, rows: window.y, kernel: vertical, into: out)
+            // Horizontal pass over the rows the vertical pass needs, then vertical.
+            var intermediate = [UInt8](repeating: 0, count: rows.count * window.x.count * 3)
+            intermediate.withUnsafeMutableBufferPointer { out in
+                if let horizontal {
+                    for (index, row) in rows.enumerated() {
+                        resampleRow(
+                            pixels + row * image.width * 3, firstColumn: 0, kernel: horizontal,
+                            into: out.baseAddress! + index * window.x.count * 3
+                        )
+                    }
+                } else {
+                    copy(pixels, stride: image.width, rows: rows, columns: window.x, into: out.baseAddress!)
+                }
             }
+            guard let vertical else { return intermediate }
+            var output = [UInt8](repeating: 0, count: window.y.count * window.x.count * 3)
+            intermediate.withUnsafeBufferPointer { intermediate in
+                output.withUnsafeMutableBufferPointer { out in
+                    // The intermediate image starts at source row `rows.lowerBound`.
+                    resampleColumns(
+                        intermediate.baseAddress!, firstRow: rows.lowerBound, stride: window.x.count, width: window.x.count,
+                        kernel: vertical, into: out.baseAddress!
+                    )
+                }
+            }
+            return output
         }
-        return output
     }
 
     /// Rounds a fixed-point sum to 8 bits and clamps it, as Pillow's `clip8` does.
@@ -180,63 +228,85 @@ enum ImageResampler {
         UInt8(truncatingIfNeeded: min(max(sum >> Int32(ResamplingKernel.precisionBits), 0), 255))
     }
 
-    private static func resampleRows(
-        _ source: UnsafeBufferPointer<UInt8>, imageWidth: Int, rows: Range<Int>, columns: Range<Int>,
-        kernel: ResamplingKernel, into out: UnsafeMutableBufferPointer<UInt8>
+    private static func copy(
+        _ source: UnsafePointer<UInt8>, stride: Int, rows: Range<Int>, columns: Range<Int>, into out: UnsafeMutablePointer<UInt8>
+    ) {
+        for (index, row) in rows.enumerated() {
+            let from = source + (row * stride + columns.lowerBound) * 3
+            (out + index * columns.count * 3).update(from: from, count: columns.count * 3)
+        }
+    }
+
+    /// Runs the horizontal pass over every row of an interleaved image whose first column is
+    /// source column `firstColumn`.
+    private static func resampleRows(_ image: [UInt8], width: Int, firstColumn: Int, kernel: ResamplingKernel) -> [UInt8] {
+        let rowCount = image.count / (width * 3)
+        var output = [UInt8](repeating: 0, count: rowCount * kernel.outputs.count * 3)
+        image.withUnsafeBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { out in
+                for row in 0..<rowCount {
+                    resampleRow(
+                        source.baseAddress! + row * width * 3, firstColumn: firstColumn, kernel: kernel,
+                        into: out.baseAddress! + row * kernel.outputs.count * 3
+                    )
+                }
+            }
+        }
+        return output
+    }
+
+    /// Computes one row of the horizontal pass; `line` starts at source column `firstColumn`.
+    private static func resampleRow(
+        _ line: UnsafePointer<UInt8>, firstColumn: Int, kernel: ResamplingKernel, into target: UnsafeMutablePointer<UInt8>
     ) {
         // Sums are 32-bit like Pillow's C ints; wrapping operations let the loops vectorise.
         // They cannot overflow: 255 times the sum of absolute weights stays below 2^31.
         let half = Int32(1 << (ResamplingKernel.precisionBits - 1))
-        let windowWidth = columns.count
         kernel.weights.withUnsafeBufferPointer { weights in
-            for (rowIndex, row) in rows.enumerated() {
-                let line = source.baseAddress! + row * imageWidth * 3
-                let target = out.baseAddress! + rowIndex * windowWidth * 3
-                for columnIndex in 0..<columns.count {
-                    let first = kernel.first[columnIndex]
-                    let taps = kernel.count[columnIndex]
-                    let k = weights.baseAddress! + columnIndex * kernel.kernelSize
-                    var red = half
-                    var green = half
-                    var blue = half
-                    var pixel = line + first * 3
-                    for tap in 0..<taps {
-                        let weight = k[tap]
-                        red = red &+ Int32(pixel[0]) &* weight
-                        green = green &+ Int32(pixel[1]) &* weight
-                        blue = blue &+ Int32(pixel[2]) &* weight
-                        pixel += 3
-                    }
-                    target[columnIndex * 3] = clip8(red)
-                    target[columnIndex * 3 + 1] = clip8(green)
-                    target[columnIndex * 3 + 2] = clip8(blue)
+            for column in 0..<kernel.outputs.count {
+                let taps = kernel.count[column]
+                let k = weights.baseAddress! + column * kernel.kernelSize
+                var red = half
+                var green = half
+                var blue = half
+                var pixel = line + (kernel.first[column] - firstColumn) * 3
+                for tap in 0..<taps {
+                    let weight = k[tap]
+                    red = red &+ Int32(pixel[0]) &* weight
+                    green = green &+ Int32(pixel[1]) &* weight
+                    blue = blue &+ Int32(pixel[2]) &* weight
+                    pixel += 3
                 }
+                target[column * 3] = clip8(red)
+                target[column * 3 + 1] = clip8(green)
+                target[column * 3 + 2] = clip8(blue)
             }
         }
     }
 
+    /// Computes the vertical pass for the kernel's output rows over `width` columns. Source row
+    /// `r` starts at `source + (r - firstRow) * stride * 3`.
     private static func resampleColumns(
-        _ source: UnsafeBufferPointer<UInt8>, width: Int, firstRow: Int, rows: Range<Int>,
-        kernel: ResamplingKernel, into out: UnsafeMutableBufferPointer<UInt8>
+        _ source: UnsafePointer<UInt8>, firstRow: Int, stride: Int, width: Int, kernel: ResamplingKernel,
+        into out: UnsafeMutablePointer<UInt8>
     ) {
         let half = Int32(1 << (ResamplingKernel.precisionBits - 1))
         let rowLength = width * 3
         var sums = [Int32](repeating: 0, count: rowLength)
         kernel.weights.withUnsafeBufferPointer { weights in
             sums.withUnsafeMutableBufferPointer { sums in
-                for rowIndex in 0..<rows.count {
-                    let first = kernel.first[rowIndex] - firstRow
-                    let taps = kernel.count[rowIndex]
-                    let k = weights.baseAddress! + rowIndex * kernel.kernelSize
+                for row in 0..<kernel.outputs.count {
+                    let first = kernel.first[row] - firstRow
+                    let k = weights.baseAddress! + row * kernel.kernelSize
                     for index in 0..<rowLength { sums[index] = half }
-                    for tap in 0..<taps {
+                    for tap in 0..<kernel.count[row] {
                         let weight = k[tap]
-                        let line = source.baseAddress! + (first + tap) * rowLength
+                        let line = source + (first + tap) * stride * 3
                         for index in 0..<rowLength {
                             sums[index] = sums[index] &+ Int32(line[index]) &* weight
                         }
                     }
-                    let target = out.baseAddress! + rowIndex * rowLength
+                    let target = out + row * rowLength
                     for index in 0..<rowLength {
                         target[index] = clip8(sums[index])
                     }
