@@ -110,7 +110,7 @@ enum EncodeCommand {
         }
     }
 
-    /// The encoder settings shared by `encode` and `search`.
+    /// Reads the encoder settings that `encode` and `search` share.
     static func makeEncoderOptions(_ options: CommandLineArguments, imageDirectory: URL?) throws -> EncoderOptions {
         var encoderOptions = EncoderOptions()
         encoderOptions.imageDirectory = imageDirectory
@@ -151,7 +151,7 @@ final class SkippedInputs: @unchecked Sendable {
         lock.withLock { errors.append(error) }
     }
 
-    /// Returns the errors collected so far, in input order, and forgets them.
+    /// Returns the errors collected so far, in input order, and clears the list.
     func drain() -> [EncoderError] {
         lock.withLock {
             defer { errors.removeAll() }

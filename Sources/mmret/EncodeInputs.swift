@@ -37,21 +37,22 @@ struct EncodeInputs {
         shownValues = ids.map { _ in nil }
     }
 
-    /// Where input `index` came from: "file:line", or the image id for a folder scan.
+    /// Returns where input `index` came from: "file:line", or the image id for a folder scan.
     func location(of index: Int) -> String {
         lineNumbers.isEmpty ? imageIDs[index] : "\(sourcePath):\(lineNumbers[index])"
     }
 
-    /// A display id for input `index`: its `id` field, else its image, else its text.
+    /// Returns the id to print for input `index`: its `id` field, else its image, else its text.
     func displayID(of index: Int) -> String {
         if let id = recordIDs[index] { return id }
         if !imageIDs.isEmpty { return imageIDs[index] }
         return texts[index]
     }
 
-    /// Reads the fields that `type` needs from each line of a JSON Lines file. With
-    /// `skipInvalid`, a line that lacks a field or is not valid JSON is reported through
-    /// `report` and left out; otherwise it is an error naming the file and line.
+    /// Reads the fields that `type` needs from each line of a JSON Lines file.
+    ///
+    /// A line that lacks a field or is not valid JSON is an error naming the file and line.
+    /// With `skipInvalid`, such a line is passed to `report` and left out instead.
     static func read(
         jsonLines url: URL, type: EncodingType, textField: String, imageField: String, idField: String = "id",
         shownField: String? = nil, skipInvalid: Bool, report: @escaping (String) -> Void
@@ -99,9 +100,9 @@ struct EncodeInputs {
         return string
     }
 
-    /// Every image file under `directory`, recursively, sorted by path; ids are paths
-    /// relative to `directory`. Files are chosen by extension; hidden files and folders are
-    /// left out.
+    /// Lists every image file under `directory`, recursively, sorted by path, with ids
+    /// relative to `directory`. Files are chosen by extension, and hidden files and folders
+    /// are left out.
     static func scan(imageDirectory directory: URL) throws -> EncodeInputs {
         let extensions: Set<String> = ["jpg", "jpeg", "png", "webp", "gif", "bmp"]
         guard let enumerator = FileManager.default.enumerator(
@@ -138,7 +139,7 @@ func writeLinesAtomically(_ lines: [String], to url: URL) throws {
     }
 }
 
-/// The path of a sidecar file beside `output`: "out.npy" gives "out.<suffix>".
+/// Returns the path of a sidecar file beside `output`: "out.npy" gives "out.<suffix>".
 func sidecarURL(for output: URL, suffix: String) -> URL {
     let base = output.pathExtension == "npy" ? output.deletingPathExtension() : output
     return URL(fileURLWithPath: base.path + "." + suffix)

@@ -1,9 +1,9 @@
 import Foundation
 import MMRet
 
-/// `mmret search`: ranks a corpus by exact inner product against one query, printing rank,
-/// score and id per line, best first; or against every line of a query file, writing the
-/// top ids of each query as one JSON object.
+/// `mmret search`: ranks a corpus by exact inner product against one query and prints rank,
+/// score and id per line, best first. With a query file, it ranks the corpus for every line
+/// and writes the top ids of each query as one JSON object.
 ///
 /// The corpus is encoded on the spot from `--corpus`, or loaded from `--corpus-embeddings`
 /// (written earlier by `mmret encode` from the same `--corpus` file, which then supplies the ids).
@@ -118,7 +118,7 @@ enum SearchCommand {
                 throw InputError("\(path) has \(embeddings.rows) rows but \(corpusSource) has \(corpus.count) entries; encode the corpus again")
             }
             guard embeddings.dimension == encoder.dimension else {
-                throw InputError("\(path) holds \(embeddings.dimension)-value rows but this model makes \(encoder.dimension); was it encoded with another model?")
+                throw InputError("\(path) has rows of \(embeddings.dimension) values but this model makes \(encoder.dimension); encode the corpus again with this model")
             }
             return (corpus, embeddings)
         }

@@ -15,7 +15,7 @@ public struct Embeddings: Sendable, Equatable {
         self.values = values
     }
 
-    /// An empty matrix whose rows would have `dimension` values.
+    /// Creates an empty matrix whose rows would have `dimension` values.
     public init(dimension: Int) {
         self.init(rows: 0, dimension: dimension, values: [])
     }
@@ -33,7 +33,7 @@ public struct Embeddings: Sendable, Equatable {
         self.init(rows: shape[0], dimension: shape[1], values: values)
     }
 
-    /// The values of row `index`.
+    /// Returns the values of row `index`.
     public subscript(index: Int) -> ArraySlice<Float> {
         values[index * dimension ..< (index + 1) * dimension]
     }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What an input is: a text, an image id, or a composed query of both (`mm_it`, a
+/// The kind of an input: a text, an image id, or a composed query of both (`mm_it`, a
 /// modification text applied to a reference image).
 public enum EncodingType: String, Sendable, CaseIterable {
     case text

@@ -82,7 +82,7 @@ final class ImageBatchLoader: @unchecked Sendable {
         return self
     }
 
-    /// The pixel values of the inputs `kept` (absolute input indices, in order), packed.
+    /// Returns the pixel values of the inputs `kept` (absolute input indices, in order), packed.
     func pixelValues(keeping kept: [Int], valuesPerImage: Int) -> [Float] {
         if kept.count == range.count {
             return pixels

@@ -8,7 +8,7 @@ public struct EncodedBatch: Sendable {
     public let inputIndices: [Int]
 }
 
-/// What the encoder does with an image that is missing or cannot be decoded.
+/// The encoder's handling of an image that is missing or cannot be decoded.
 public enum InvalidInputHandling: Sendable {
     /// Throw the error, ending the run.
     case stop
@@ -25,7 +25,7 @@ public enum InvalidInputHandling: Sendable {
 /// summed, then normalised once. Text and image embeddings are normalised when
 /// `options.normalized` is on.
 ///
-/// An encoder holds no mutable state that calls share, so one instance can serve several
+/// An encoder has no mutable state that calls share, so one instance can serve several
 /// tasks at once; each call still uses `options.threadCount` threads.
 public final class MMRetEncoder: Sendable {
     public let model: CLIPModel
@@ -143,7 +143,7 @@ public final class MMRetEncoder: Sendable {
     /// Embeds the inputs of `type` batch by batch, passing each batch to `consume` in input
     /// order, so a corpus of any length is encoded in bounded memory.
     ///
-    /// `texts` holds the texts (type text) or captions (type mm_it), `imageIDs` the images
+    /// `texts` contains the texts (type text) or captions (type mm_it), `imageIDs` the images
     /// (types image and mm_it). While the model runs on one batch of images, the next batch
     /// is decoded and preprocessed on another thread. `progress` receives the number of
     /// inputs finished so far, skipped ones included.

@@ -16,7 +16,7 @@ public final class ProgressReporter {
 
     /// - Parameters:
     ///   - label: the unit counted, such as "images".
-    ///   - isTerminal: nil asks whether stderr is a terminal.
+    ///   - isTerminal: whether to draw a bar; nil checks whether stderr is a terminal.
     ///   - write: receives the text to print; the default writes to stderr.
     public init(
         total: Int, label: String, isTerminal: Bool? = nil, logInterval: Double = 10,
