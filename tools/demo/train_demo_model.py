@@ -1,6 +1,6 @@
 """Train the bundled demo model on synthetic shapes and write its demo and test data.
 
-Run from the repository root (about 10 minutes on one CPU thread):
+Run from the repository root (about 13 minutes on one CPU thread):
 
     python3 tools/demo/train_demo_model.py
 
@@ -535,10 +535,11 @@ def initialise_for_training(model):
         model.logit_scale.fill_(math.log(INITIAL_LOGIT_SCALE))
 
 
-def learning_rate_at(step):
+def learning_rate_at(step, total_steps):
+    """Return the learning rate: linear warm-up, then cosine decay to zero at ``total_steps``."""
     if step < WARMUP_STEPS:
         return LEARNING_RATE * (step + 1) / WARMUP_STEPS
-    progress = (step - WARMUP_STEPS) / max(1, TRAIN_STEPS - WARMUP_STEPS)
+    progress = (step - WARMUP_STEPS) / max(1, total_steps - WARMUP_STEPS)
     return LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * progress))
 
 
@@ -553,7 +554,7 @@ def train(model, tokenizer, processor, train_tuples, rng, steps, heldout_eval):
     recent = []
     for step in range(steps):
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate_at(step)
+            group["lr"] = learning_rate_at(step, steps)
         references, targets, modifications = sample_batch(train_tuples, tuple_index, rng)
         indices = references + targets
         renders = [rng.randrange(RENDERS_PER_TUPLE) for _ in indices]
