@@ -5,10 +5,10 @@ DEBIAN_PACKAGES := libopenblas-dev libdnnl-dev libjpeg62-turbo-dev libpng-dev li
 
 .PHONY: setup build test demo python-tools bench-models bench clean
 
-# A tiny committed fixture checkpoint and the real CLIP tokenizer files, so the demo runs
-# without downloading anything.
-DEMO_MODEL := Tests/MMRetTests/Fixtures/models/legacy-pooling
-DEMO_TOKENIZER := Tests/MMRetTests/Fixtures/clip-tokenizer
+# The bundled demo: a small CLIP model trained on synthetic shapes, its image corpus and
+# the embeddings made from them (not committed).
+DEMO := demo
+DEMO_OUT := .build/demo
 BENCH_SIZE ?= base
 MMRET := .build/release/mmret
 
@@ -27,11 +27,23 @@ build: setup
 test: setup
 	swift test
 
-# The main job for now: inspect a checkpoint, tokenize captions, time the forward pass.
+# The main job: embed the demo corpus, then run a text, an image and a composed query
+# against it. demo/queries.jsonl says which images each query should rank first, and why.
+SEARCH := $(MMRET) search --model $(DEMO)/model --image-dir $(DEMO)/images --corpus $(DEMO)/corpus.jsonl \
+  --corpus-embeddings $(DEMO_OUT)/corpus.npy --show-field text --top-k 3 --quiet
 demo: build
-	$(MMRET) info --model $(DEMO_MODEL)
-	$(MMRET) tokenize --model $(DEMO_TOKENIZER) --input docs/examples/captions.jsonl
-	$(MMRET) bench --model $(DEMO_MODEL) --batch 8 --iterations 3
+	@mkdir -p $(DEMO_OUT)
+	$(MMRET) encode --model $(DEMO)/model --type image --image-dir $(DEMO)/images \
+	  --input $(DEMO)/corpus.jsonl --output $(DEMO_OUT)/corpus.npy
+	@echo
+	@echo 'Text query "a large yellow star on a black background":'
+	@$(SEARCH) --query-text "a large yellow star on a black background"
+	@echo
+	@echo 'Image query large-green-star-on-beige-top-left.png:'
+	@$(SEARCH) --query-image large-green-star-on-beige-top-left.png
+	@echo
+	@echo 'Composed query large-red-circle-on-grey-centre.png + "make it blue":'
+	@$(SEARCH) --query-image large-red-circle-on-grey-centre.png --query-text "make it blue"
 
 # The Python reference stack (fixtures and PyTorch baselines only, never the product).
 python-tools:
