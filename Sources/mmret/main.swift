@@ -82,6 +82,53 @@ func printDiagnostic(_ message: String) {
     FileHandle.standardError.write(Data("\(message)\n".utf8))
 }
 
+/// The write end of the pipe through which the signal handler wakes the signal thread.
+nonisolated(unsafe) var signalPipeWriteEnd: Int32 = -1
+
+/// Deletes unfinished output files when the process is interrupted (Ctrl-C) or told to stop,
+/// then exits with the shell's status for that signal.
+///
+/// A C signal handler may only call async-signal-safe functions, so it just writes the
+/// signal number into a pipe. A thread of its own reads the pipe, and it can take locks and
+/// delete files.
+func stopOnSignalsRemovingPartialFiles() {
+    var ends: [Int32] = [0, 0]
+    guard pipe(&ends) == 0 else { return }
+    signalPipeWriteEnd = ends[1]
+    let readEnd = ends[0]
+
+    let thread = Thread {
+        var received: UInt8 = 0
+        guard read(readEnd, &received, 1) == 1 else { return }
+        let removed = PartialFiles.removeAll()
+        let note = removed > 0 ? "; removed \(removed) unfinished output file\(removed == 1 ? "" : "s")" : ""
+        FileHandle.standardError.write(Data("\nmmret: stopped by signal \(received)\(note)\n".utf8))
+        // _exit skips the exit handlers, which could run while other threads still compute.
+        _exit(128 + Int32(received))
+    }
+    thread.start()
+
+    // A parent may have started this process with the signals blocked (the mask survives
+    // exec), which would leave them pending until the run ends.
+    var signals = sigset_t()
+    sigemptyset(&signals)
+    for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+        sigaddset(&signals, signalNumber)
+    }
+    pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+
+    for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { number in
+            var byte = UInt8(truncatingIfNeeded: number)
+            _ = write(signalPipeWriteEnd, &byte, 1)
+        }
+        sigemptyset(&action.sa_mask)
+        sigaction(signalNumber, &action, nil)
+    }
+}
+
+stopOnSignalsRemovingPartialFiles()
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let command = arguments.first else {
     FileHandle.standardError.write(Data((usage + "\n").utf8))

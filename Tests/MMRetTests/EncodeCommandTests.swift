@@ -135,6 +135,44 @@ struct EncodeCommandTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["images", "input.jsonl"])
     }
 
+    /// Ctrl-C (SIGINT) stops a run with status 130 and deletes the unfinished output file.
+    @Test func interruptedRunLeavesNoFiles() throws {
+        let directory = try TestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let images = directory.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        let source = Fixture.imageDirectory.appendingPathComponent("jpeg-inside.png")
+        for index in 0 ..< 20_000 {
+            try FileManager.default.createSymbolicLink(at: images.appendingPathComponent("\(index).png"), withDestinationURL: source)
+        }
+        let outputDirectory = directory.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+
+        let process = Process()
+        process.executableURL = CommandRun.binary
+        process.arguments = [
+            "encode", "--model", Self.model, "--image-dir", images.path, "--type", "image",
+            "--output", outputDirectory.appendingPathComponent("all.npy").path, "--batch-size", "1", "--threads", "1", "--quiet",
+        ]
+        let stderr = Pipe()
+        process.standardError = stderr
+        try process.run()
+
+        // Wait until rows are being written, then interrupt.
+        let deadline = Date().addingTimeInterval(60)
+        while try FileManager.default.contentsOfDirectory(atPath: outputDirectory.path).isEmpty, process.isRunning, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(process.isRunning, "the run ended before it could be interrupted")
+        process.interrupt()
+        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+
+        #expect(process.terminationStatus == 130)
+        #expect(message.contains("stopped by signal 2; removed 1 unfinished output file"), "\(message)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outputDirectory.path).isEmpty)
+    }
+
     @Test func unknownTypeIsAUsageError() throws {
         let run = try Self.encode(["--type", "video", "--input", Self.input("texts.jsonl"), "--output", "/tmp/never.npy"])
         #expect(run.status == 2)

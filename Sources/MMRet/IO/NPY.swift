@@ -169,7 +169,9 @@ public final class NPYStreamWriter {
         valuesPerRow = trailingShape.reduce(1, *)
         let directory = url.deletingLastPathComponent()
         temporaryURL = directory.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).partial")
+        PartialFiles.register(temporaryURL.path)
         guard FileManager.default.createFile(atPath: temporaryURL.path, contents: nil) else {
+            PartialFiles.unregister(temporaryURL.path)
             let reason = FileManager.default.fileExists(atPath: directory.path)
                 ? "the directory \(directory.path) is not writable" : "no such directory \(directory.path)"
             throw .writeFailed(path: url.path, reason: reason)
@@ -178,6 +180,7 @@ public final class NPYStreamWriter {
             handle = try FileHandle(forWritingTo: temporaryURL)
         } catch {
             try? FileManager.default.removeItem(at: temporaryURL)
+            PartialFiles.unregister(temporaryURL.path)
             throw .writeFailed(path: url.path, reason: error.localizedDescription)
         }
         try write(Self.header(rows: 0, trailingShape: trailingShape))
@@ -187,6 +190,7 @@ public final class NPYStreamWriter {
         if !finished {
             try? handle.close()
             try? FileManager.default.removeItem(at: temporaryURL)
+            PartialFiles.unregister(temporaryURL.path)
         }
     }
 
@@ -238,8 +242,10 @@ public final class NPYStreamWriter {
         guard rename(temporaryURL.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporaryURL)
+            PartialFiles.unregister(temporaryURL.path)
             throw .writeFailed(path: url.path, reason: reason)
         }
+        PartialFiles.unregister(temporaryURL.path)
         finished = true
     }
 
