@@ -66,6 +66,30 @@ struct BF16MatmulTests {
         }
     }
 
+    /// More row counts than the primitive cache holds: the cache starts over and a row
+    /// count seen before the eviction still multiplies correctly.
+    @Test func primitiveCacheEvictionKeepsResults() {
+        let (inputs, outputs) = (16, 8)
+        let weight = Matrix(rows: outputs, columns: inputs, values: (0 ..< outputs * inputs).map { Float($0 % 7) - 3 })
+        let packed = PackedWeights(weight: weight, precision: .fp32)
+        for rows in [1] + Array(2 ... 600) + [1] {
+            let source = (0 ..< rows * inputs).map { Float(($0 + rows) % 5) - 2 }
+            var output = [Float](repeating: 0, count: rows * outputs)
+            source.withUnsafeBytes { sourceBytes in
+                output.withUnsafeMutableBytes { destination in
+                    OneDNNMatmul.multiply(source: sourceBytes.baseAddress!, rows: rows, weights: packed, bias: nil, activation: nil,
+                                          destination: destination.baseAddress!, output: .float32, accumulate: false)
+                }
+            }
+            // Spot-check the last row; the values are small integers, so the sum is exact.
+            let row = rows - 1
+            for column in 0 ..< outputs {
+                let expected = (0 ..< inputs).reduce(Float(0)) { $0 + source[row * inputs + $1] * weight[column, $1] }
+                #expect(output[row * outputs + column] == expected, "rows \(rows) column \(column)")
+            }
+        }
+    }
+
     /// With AVX512-BF16, every shape of the BGE-VL layers must run on oneDNN's brgemm
     /// kernels, in both precisions, with the packed layout chosen at load. Another kernel
     /// would give the same values much more slowly.

@@ -23,7 +23,7 @@ Images are random pixel values of the model's size. Texts have 8 to 30 tokens
 (``--text-tokens``), text ``i`` having ``MIN + (7 i) mod (MAX - MIN + 1)``
 tokens as ``mmret bench`` generates them. PyTorch and ONNX Runtime get the batch
 padded to its longest text with an attention mask, as the tokenizer returns it
-with ``padding=True``; mmret gets the same padded batch and skips the padding.
+with ``padding=True``. mmret gets the same padded batch and skips the padding.
 
 Each round runs every contender once, in turn, so that background load on a
 shared machine spreads over all of them. A contender's figure in a round is the
@@ -201,7 +201,7 @@ def main(argv) -> int:
     torch.set_num_threads(threads)
     only = set(filter(None, arguments.only.split(",")))
 
-    def wanted(name):
+    def selected(name):
         return not only or name in only
 
     fp32_model = CLIPModel.from_pretrained(arguments.model, torch_dtype=torch.float32, local_files_only=True).eval()
@@ -212,12 +212,12 @@ def main(argv) -> int:
     input_ids, attention_mask = text_batch(config.text_config, arguments.batch, arguments.text_range, generator)
 
     contenders = {}
-    if wanted("torch-fp32"):
+    if selected("torch-fp32"):
         contenders["torch fp32"] = {
             "image": lambda: fp32_model.get_image_features(pixel_values=pixel_values),
             "text": lambda: fp32_model.get_text_features(input_ids=input_ids, attention_mask=attention_mask),
         }
-    if wanted("torch-bf16"):
+    if selected("torch-bf16"):
         bf16_model = CLIPModel.from_pretrained(arguments.model, torch_dtype=torch.float32, local_files_only=True).eval()
         bf16_model = bf16_model.to(torch.bfloat16)
         bf16_pixels = pixel_values.to(torch.bfloat16)
@@ -225,7 +225,7 @@ def main(argv) -> int:
             "image": lambda: bf16_model.get_image_features(pixel_values=bf16_pixels),
             "text": lambda: bf16_model.get_text_features(input_ids=input_ids, attention_mask=attention_mask),
         }
-    if wanted("torch-autocast"):
+    if selected("torch-autocast"):
 
         def autocast(run):
             def wrapped():
@@ -238,7 +238,7 @@ def main(argv) -> int:
             "image": autocast(lambda: fp32_model.get_image_features(pixel_values=pixel_values)),
             "text": autocast(lambda: fp32_model.get_text_features(input_ids=input_ids, attention_mask=attention_mask)),
         }
-    if wanted("onnxruntime-fp32"):
+    if selected("onnxruntime-fp32"):
         import onnxruntime
 
         image_path, text_path = export_onnx(arguments.model, pixel_values, input_ids, attention_mask)
@@ -254,7 +254,7 @@ def main(argv) -> int:
             "text": lambda: text_session.run(None, {"input_ids": ids_numpy, "attention_mask": mask_numpy}),
         }
 
-    mmret_precisions = [precision for precision in ("fp32", "bf16") if wanted(f"mmret-{precision}")]
+    mmret_precisions = [precision for precision in ("fp32", "bf16") if selected(f"mmret-{precision}")]
     results = {}  # (contender, measure) -> [rates over rounds]
     for round_index in range(arguments.rounds):
         for name, runs in contenders.items():
@@ -266,8 +266,9 @@ def main(argv) -> int:
         for precision in mmret_precisions:
             modes = "gemm,image,text" if precision == "fp32" else "image,text"
             for key, value in run_mmret(arguments, precision, modes).items():
-                label = key if key.startswith("gemm") else f"{key}"
-                results.setdefault((f"mmret {precision}" if not key.startswith("gemm") else "mmret", label), []).append(value)
+                # GEMM rates belong to the machine, not to one precision's run.
+                contender = "mmret" if key.startswith("gemm") else f"mmret {precision}"
+                results.setdefault((contender, key), []).append(value)
         summary = ", ".join(f"{name} {kind} {values[-1]:.2f}" for (name, kind), values in results.items())
         print(f"round {round_index + 1}/{arguments.rounds}: {summary}", file=sys.stderr, flush=True)
 

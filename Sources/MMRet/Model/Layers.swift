@@ -8,8 +8,7 @@ struct LinearWeights: Sendable {
     var bias: [Float]
     var packed: PackedWeights? = nil
 
-    /// Returns the layer stored as `layout` asks. A packed layer keeps no fp32 `[out, in]`
-    /// copy.
+    /// Returns the layer stored in `layout`. A packed layer keeps no fp32 `[out, in]` copy.
     func converted(to layout: WeightLayout) -> LinearWeights {
         switch layout {
         case .plain:
@@ -20,7 +19,7 @@ struct LinearWeights: Sendable {
     }
 }
 
-/// How the encoder layers store their linear weights.
+/// The storage of the encoder layers' linear weights.
 enum WeightLayout: Sendable, Equatable {
     /// fp32 `[out, in]` matrices, multiplied through the context's GEMM backend.
     case plain
@@ -118,10 +117,10 @@ struct EncoderLayer: Sendable {
         context.linearAddingInPlace(intermediate, weight: fc2.weight, bias: fc2.bias, to: &hidden)
     }
 
-    /// The layer with packed weights and GEMM inputs of type `Element` (fp32, or bf16 bit
-    /// patterns): each layer norm writes straight into the next GEMM's input, fc1 applies
-    /// its bias and activation inside the matmul and writes fc2's input, and the two
-    /// residual GEMMs add into the fp32 hidden state.
+    /// Applies the layer with packed weights and GEMM inputs of type `Element` (fp32, or
+    /// bf16 bit patterns). Each layer norm writes straight into the next GEMM's input. fc1
+    /// applies its bias and activation inside the matmul and writes fc2's input, and the
+    /// two residual GEMMs add into the fp32 hidden state.
     private func applyPacked<Element: MatmulElement>(
         _ hidden: inout Matrix, shape: AttentionShape, mask: AttentionMask, context: ComputeContext, element: Element.Type
     ) {

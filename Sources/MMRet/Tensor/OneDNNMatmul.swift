@@ -98,12 +98,33 @@ enum OneDNNMatmul {
         let accumulate: Bool
     }
 
+    /// A created primitive, destroyed when the last caller and the cache let go of it.
+    private final class Primitive: @unchecked Sendable {
+        let primitive: dnnl_primitive_t
+        let scratchpadSize: Int
+
+        init(_ primitive: dnnl_primitive_t, scratchpadSize: Int) {
+            self.primitive = primitive
+            self.scratchpadSize = scratchpadSize
+        }
+
+        deinit {
+            dnnl_primitive_destroy(primitive)
+        }
+    }
+
     /// Primitives by shape and fusion. oneDNN primitives may execute on several threads
     /// at once; the lock guards only the dictionary.
     private final class Cache: @unchecked Sendable {
         let lock = NSLock()
-        var primitives: [Key: (primitive: dnnl_primitive_t, scratchpadSize: Int)] = [:]
+        var primitives: [Key: Primitive] = [:]
     }
+
+    /// Entries after which the cache starts over. Text batches bring a new row count for
+    /// every mix of lengths, so without a bound the cache would keep growing. oneDNN keeps
+    /// a primitive cache of its own (1024 entries by default in oneDNN 2.x), which makes
+    /// creating an evicted primitive again cheap.
+    private static let cacheCapacity = 512
 
     private static let cache = Cache()
 
@@ -121,7 +142,8 @@ enum OneDNNMatmul {
 
         let key = Key(rows: rows, inputs: weights.inputs, outputs: weights.outputs, precision: weights.precision, hasBias: bias != nil,
                       activation: activation, output: output, accumulate: accumulate)
-        let (primitive, scratchpadSize) = primitive(for: key, weights: weights)
+        let entry = primitive(for: key, weights: weights)
+        let (primitive, scratchpadSize) = (entry.primitive, entry.scratchpadSize)
         let engine = engine.value
 
         var sourceDescriptor = matrixDescriptor(rows: rows, columns: weights.inputs, dataType: dataType(weights.precision))
@@ -152,14 +174,19 @@ enum OneDNNMatmul {
         for memory in memories {
             dnnl_memory_destroy(memory)
         }
+        // Keeps the primitive alive until here, should the cache drop it meanwhile.
+        withExtendedLifetime(entry) {}
     }
 
     /// Returns the primitive for `key`, creating it on first use.
-    private static func primitive(for key: Key, weights: PackedWeights) -> (dnnl_primitive_t, Int) {
+    private static func primitive(for key: Key, weights: PackedWeights) -> Primitive {
         cache.lock.lock()
         defer { cache.lock.unlock() }
         if let entry = cache.primitives[key] {
             return entry
+        }
+        if cache.primitives.count >= cacheCapacity {
+            cache.primitives.removeAll()
         }
         let descriptor = primitiveDescriptor(
             rows: key.rows, inputs: key.inputs, outputs: key.outputs, precision: key.precision, weights: weights.descriptor,
@@ -169,8 +196,9 @@ enum OneDNNMatmul {
         var primitive: dnnl_primitive_t?
         check(dnnl_primitive_create(&primitive, descriptor), "matmul primitive for \(key)")
         let scratchpadSize = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0))
-        cache.primitives[key] = (primitive!, scratchpadSize)
-        return (primitive!, scratchpadSize)
+        let entry = Primitive(primitive!, scratchpadSize: scratchpadSize)
+        cache.primitives[key] = entry
+        return entry
     }
 
     /// Creates the descriptor of a matmul with inputs in `precision`. With `weights` nil,
