@@ -38,13 +38,17 @@ enum EncodeCommand {
         // Inputs: a JSON Lines file, or for images alone every image under --image-dir.
         let inputs: EncodeInputs
         let fromFolder: Bool
+        var skippedLines = 0
         if let inputPath = options.optional("input") {
             inputs = try EncodeInputs.read(
                 jsonLines: URL(fileURLWithPath: inputPath), type: type,
                 textField: options.optional("text-field") ?? "text",
                 imageField: options.optional("image-field") ?? "image",
-                skipInvalid: skipInvalid, report: printDiagnostic
-            )
+                skipInvalid: skipInvalid
+            ) { message in
+                skippedLines += 1
+                printDiagnostic(message)
+            }
             fromFolder = false
         } else if type == .image, let imageDirectory {
             inputs = try EncodeInputs.scan(imageDirectory: imageDirectory)
@@ -61,7 +65,7 @@ enum EncodeCommand {
 
         let encoder = try MMRetEncoder(modelDirectory: modelDirectory, options: encoderOptions)
         let writer = try NPYStreamWriter(url: output, trailingShape: [encoder.dimension])
-        let progress = quiet ? nil : ProgressReporter(total: inputs.count, label: type == .text ? "texts" : "inputs")
+        let progress = quiet ? nil : ProgressReporter(total: inputs.count, label: Self.unit(of: type))
         var keptIndices: [Int] = []
         let skipped = SkippedInputs()
 
@@ -101,12 +105,21 @@ enum EncodeCommand {
         if !quiet {
             var summary = "wrote \(keptIndices.count) × \(encoder.dimension) float32 embeddings to \(output.path)"
             if skipInvalid {
-                summary += " (\(inputs.count - keptIndices.count) inputs skipped)"
+                summary += " (\(skippedLines + inputs.count - keptIndices.count) lines skipped)"
             }
             if !sidecars.isEmpty {
                 summary += "; row sources in " + sidecars.joined(separator: ", ")
             }
             printDiagnostic(summary)
+        }
+    }
+
+    /// Returns the plural noun that progress lines count inputs of `type` in.
+    static func unit(of type: EncodingType) -> String {
+        switch type {
+        case .text: "texts"
+        case .image: "images"
+        case .composed: "queries"
         }
     }
 

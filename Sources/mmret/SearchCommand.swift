@@ -30,23 +30,27 @@ enum SearchCommand {
                 throw CommandLineError("give either --queries FILE.jsonl or --query-text/--query-image, not both")
             }
             let encoder = try MMRetEncoder(modelDirectory: modelDirectory, options: encoderOptions)
-            let corpus = try loadCorpus(options, encoder: encoder, quiet: quiet)
-            try searchQueryFile(URL(fileURLWithPath: queriesPath), options: options, encoder: encoder, corpus: corpus, quiet: quiet)
+            try searchQueryFile(URL(fileURLWithPath: queriesPath), options: options, encoder: encoder, quiet: quiet)
             return
         }
 
         // A single query's type follows from what it has: a text, an image, or both.
         let queryText = options.optional("query-text")
         let queryImage = options.optional("query-image").map { path in
-            // A query image that exists relative to the working directory is taken from
-            // there; otherwise it is an id under --image-dir, like the corpus images.
-            FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path).standardizedFileURL.path : path
+            // Like a corpus image, a query image is an id under --image-dir; a path that
+            // exists only from the working directory is taken from there.
+            let underImageDirectory = imageDirectory.map { $0.appendingPathComponent(path).path }
+            if let underImageDirectory, FileManager.default.fileExists(atPath: underImageDirectory) {
+                return path
+            }
+            return FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path).standardizedFileURL.path : path
         }
         guard queryText != nil || queryImage != nil else {
             throw CommandLineError("'search' needs --query-text, --query-image or both (a composed query), or --queries FILE.jsonl")
         }
         let encoder = try MMRetEncoder(modelDirectory: modelDirectory, options: encoderOptions)
-        let corpus = try loadCorpus(options, encoder: encoder, quiet: quiet)
+
+        // The query goes first, so a mistake in it shows before a long corpus encode.
         let query: [Float]
         do {
             if let queryText, let queryImage {
@@ -59,6 +63,7 @@ enum SearchCommand {
         } catch let error as EncoderError {
             throw InputError("query: \(error.description)")
         }
+        let corpus = try loadCorpus(options, encoder: encoder, quiet: quiet)
 
         let topK = try options.integer("top-k", default: 10, maximum: 1_000_000)
         let showsField = options.optional("show-field") != nil
@@ -99,6 +104,9 @@ enum SearchCommand {
             )
             corpusSource = corpusPath
         } else if let embeddingsPath = options.optional("corpus-embeddings") {
+            guard FileManager.default.fileExists(atPath: embeddingsPath) else {
+                throw InputError("--corpus-embeddings \(embeddingsPath): no such file; write it with 'mmret encode'")
+            }
             let idsURL = sidecarURL(for: URL(fileURLWithPath: embeddingsPath), suffix: "ids.txt")
             guard let text = try? String(contentsOf: idsURL, encoding: .utf8) else {
                 throw CommandLineError("'search' needs --corpus FILE.jsonl for the ids of \(embeddingsPath), or the \(idsURL.path) that 'mmret encode' writes for a folder")
@@ -112,6 +120,9 @@ enum SearchCommand {
             throw CommandLineError("'search' needs --corpus FILE.jsonl, --corpus-embeddings E.npy, or an --image-dir to search")
         }
 
+        guard corpus.count > 0 else {
+            throw InputError("the corpus \(corpusSource) has no entries to search")
+        }
         if let path = options.optional("corpus-embeddings") {
             let embeddings = try Embeddings(npyAt: URL(fileURLWithPath: path))
             guard embeddings.rows == corpus.count else {
@@ -123,7 +134,7 @@ enum SearchCommand {
             return (corpus, embeddings)
         }
 
-        let progress = quiet ? nil : ProgressReporter(total: corpus.count, label: "corpus inputs")
+        let progress = quiet ? nil : ProgressReporter(total: corpus.count, label: "corpus \(EncodeCommand.unit(of: corpusType))")
         var embeddings = Embeddings(dimension: encoder.dimension)
         do {
             try encoder.encode(type: corpusType, texts: corpus.texts, imageIDs: corpus.imageIDs, progress: { progress?.update($0) }) {
@@ -139,10 +150,7 @@ enum SearchCommand {
     /// Ranks the corpus for every query of a JSON Lines file and writes
     /// `{"query id": ["corpus id", ...], ...}` in query order, to `--output` or stdout.
     /// A query's id is its `--id-field` value, else its line number.
-    static func searchQueryFile(
-        _ url: URL, options: CommandLineArguments, encoder: MMRetEncoder,
-        corpus: (inputs: EncodeInputs, embeddings: Embeddings), quiet: Bool
-    ) throws {
+    static func searchQueryFile(_ url: URL, options: CommandLineArguments, encoder: MMRetEncoder, quiet: Bool) throws {
         let queryType: EncodingType
         do {
             queryType = try EncodingType(name: options.optional("query-type") ?? "mm_it")
@@ -157,22 +165,28 @@ enum SearchCommand {
             skipInvalid: false, report: printDiagnostic
         )
         let topK = try options.integer("top-k", default: 50, maximum: 1_000_000)
-        let search = InnerProductSearch(corpus: corpus.embeddings)
-        let progress = quiet ? nil : ProgressReporter(total: queries.count, label: "queries")
 
-        var entries: [String] = []
+        // The queries are encoded before the corpus, so a bad query line shows before a
+        // long corpus encode.
+        let progress = quiet ? nil : ProgressReporter(total: queries.count, label: "queries")
+        var queryEmbeddings = Embeddings(dimension: encoder.dimension)
         do {
-            try encoder.encode(type: queryType, texts: queries.texts, imageIDs: queries.imageIDs, progress: { progress?.update($0) }) { batch in
-                for (row, index) in batch.inputIndices.enumerated() {
-                    let ids = search.topK(batch.embeddings.row(row), k: topK).map { jsonString(corpus.inputs.displayID(of: $0.row)) }
-                    let queryID = queries.recordIDs[index] ?? String(queries.lineNumbers[index])
-                    entries.append("  \(jsonString(queryID)): [\(ids.joined(separator: ", "))]")
-                }
+            try encoder.encode(type: queryType, texts: queries.texts, imageIDs: queries.imageIDs, progress: { progress?.update($0) }) {
+                queryEmbeddings.append($0.embeddings)
             }
         } catch let error as EncoderError {
             throw InputError(EncodeCommand.describe(error, inputs: queries))
         }
         progress?.finish()
+
+        let corpus = try loadCorpus(options, encoder: encoder, quiet: quiet)
+        let search = InnerProductSearch(corpus: corpus.embeddings)
+        var entries: [String] = []
+        for index in 0 ..< queryEmbeddings.rows {
+            let ids = search.topK(queryEmbeddings.row(index), k: topK).map { jsonString(corpus.inputs.displayID(of: $0.row)) }
+            let queryID = queries.recordIDs[index] ?? String(queries.lineNumbers[index])
+            entries.append("  \(jsonString(queryID)): [\(ids.joined(separator: ", "))]")
+        }
 
         let json = "{\n" + entries.joined(separator: ",\n") + "\n}\n"
         if let outputPath = options.optional("output") {
@@ -182,7 +196,7 @@ enum SearchCommand {
                 throw InputError("cannot write \(outputPath): \(error.localizedDescription)")
             }
             if !quiet {
-                printDiagnostic("wrote the top \(topK) corpus ids of \(entries.count) queries to \(outputPath)")
+                printDiagnostic("wrote the top \(min(topK, corpus.inputs.count)) corpus ids of \(entries.count) queries to \(outputPath)")
             }
         } else {
             FileHandle.standardOutput.write(Data(json.utf8))

@@ -15,7 +15,7 @@ let usage = """
           --precision: fp32 (default, the reference's arithmetic) or bf16 (faster, cosine ≥ 0.999)
           --no-normalize: keep text and image rows unnormalised (mm_it rows always are)
           --skip-invalid: skip bad lines and images, report each, and write the input
-              line of every row to OUT.lines.txt
+              line number of every row to OUT.lines.txt
           --max-pixels N: reject larger images before decoding (default 178956970)
           --exif-orientation: turn JPEG photos upright by their EXIF tag (the reference does not)
           --quiet: no progress or summary on stderr

@@ -199,6 +199,7 @@ struct EncodeCommandTests {
         for line in 2 ... 4 {
             #expect(run.stderr.contains("skipped \(input.path):\(line):"), "line \(line) not reported: \(run.stderr)")
         }
+        #expect(run.stderr.contains("(3 lines skipped)"), "\(run.stderr)")
         let lines = try String(contentsOf: directory.appendingPathComponent("kept.lines.txt"), encoding: .utf8)
         #expect(lines == "1\n5\n")
         let fixture = try Fixture()
@@ -274,6 +275,37 @@ struct EncodeCommandTests {
             let expected = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(3).map { fixture.imageIDs[$0] }
             #expect(results[String(query + 1)] == expected, "query on line \(query + 1)")
         }
+    }
+
+    /// Mistakes in the query or the corpus are reported before any corpus encoding.
+    @Test func searchReportsBadQueriesAndCorporaFirst() throws {
+        let directory = try TestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        let missingQuery = try CommandRun(["search", "--model", Self.model, "--image-dir", Self.images, "--query-image", "nothere.jpg"])
+        #expect(missingQuery.status == 1)
+        #expect(missingQuery.stderr.contains("query: image 'nothere.jpg' not found"), "\(missingQuery.stderr)")
+        #expect(!missingQuery.stderr.contains("corpus images"), "the corpus was encoded first: \(missingQuery.stderr)")
+
+        let badQueries = directory.appendingPathComponent("queries.jsonl")
+        try Data("{\"text\": \"a\", \"image\": \"gradient.jpg\"}\nnot json\n".utf8).write(to: badQueries)
+        let badFile = try CommandRun(["search", "--model", Self.model, "--image-dir", Self.images, "--queries", badQueries.path])
+        #expect(badFile.status == 1)
+        #expect(badFile.stderr.contains("queries.jsonl:2: invalid JSON"), "\(badFile.stderr)")
+        #expect(!badFile.stderr.contains("corpus images"))
+
+        let empty = directory.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let emptyCorpus = try CommandRun(["search", "--model", Self.model, "--image-dir", empty.path, "--query-text", "a dog"])
+        #expect(emptyCorpus.status == 1)
+        #expect(emptyCorpus.stderr.contains("has no entries to search"), "\(emptyCorpus.stderr)")
+
+        let missingEmbeddings = try CommandRun([
+            "search", "--model", Self.model, "--image-dir", Self.images, "--corpus-embeddings", directory.appendingPathComponent("none.npy").path,
+            "--query-text", "a dog",
+        ])
+        #expect(missingEmbeddings.status == 1)
+        #expect(missingEmbeddings.stderr.contains("none.npy: no such file"), "\(missingEmbeddings.stderr)")
     }
 
     @Test func searchChecksSavedEmbeddingsAgainstTheCorpus() throws {

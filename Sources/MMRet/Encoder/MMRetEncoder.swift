@@ -34,6 +34,7 @@ public final class MMRetEncoder: Sendable {
     /// Nil when the model directory has no `preprocessor_config.json`; text still works.
     let imagePreprocessor: ImagePreprocessor?
     let context: ComputeContext
+    let modelDirectory: URL
     private let warnedAboutJPEGSuffix = Mutex(false)
 
     /// The length of every embedding.
@@ -70,6 +71,7 @@ public final class MMRetEncoder: Sendable {
             imagePreprocessor = nil
         }
         self.options = options
+        self.modelDirectory = modelDirectory
         context = ComputeContext(threadCount: options.threadCount)
     }
 
@@ -176,7 +178,7 @@ public final class MMRetEncoder: Sendable {
 
         guard let imagePreprocessor else {
             throw EncoderError.invalidOption(
-                "the model directory has no preprocessor_config.json, so it cannot encode images; copy it from the model's original snapshot"
+                "\(modelDirectory.path) has no preprocessor_config.json, so it cannot encode images; copy it from the model's original snapshot"
             )
         }
         guard let first = batches.first else { return }
