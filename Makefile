@@ -36,14 +36,17 @@ demo: build
 	$(MMRET) encode --model $(DEMO)/model --type image --image-dir $(DEMO)/images \
 	  --input $(DEMO)/corpus.jsonl --output $(DEMO_OUT)/corpus.npy
 	@echo
-	@echo 'Text query "a large yellow star on a black background":'
-	@$(SEARCH) --query-text "a large yellow star on a black background"
+	@echo 'Text query "a large yellow star on a black background, in the centre"'
+	@echo '(expected first: large-yellow-star-on-black-centre.png)'
+	@$(SEARCH) --query-text "a large yellow star on a black background, in the centre"
 	@echo
-	@echo 'Image query large-green-star-on-beige-top-left.png:'
+	@echo 'Image query large-green-star-on-beige-top-left.png'
+	@echo '(expected first: the query itself, then large-green-star-on-beige-top-left-2.png, another picture of the same)'
 	@$(SEARCH) --query-image large-green-star-on-beige-top-left.png
 	@echo
-	@echo 'Composed query large-red-circle-on-grey-centre.png + "make it blue":'
-	@$(SEARCH) --query-image large-red-circle-on-grey-centre.png --query-text "make it blue"
+	@echo 'Composed query large-red-circle-on-grey-centre.png + "make it purple"'
+	@echo '(expected first: large-purple-circle-on-grey-centre.png, the same circle in purple)'
+	@$(SEARCH) --query-image large-red-circle-on-grey-centre.png --query-text "make it purple"
 
 # The Python reference stack (fixtures and PyTorch baselines only, never the product).
 python-tools:

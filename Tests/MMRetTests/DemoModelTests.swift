@@ -76,6 +76,34 @@ struct DemoModelTests {
         #expect(recall >= 0.8, "composed Recall@1 \(recall) over \(set.modifications.count) queries")
     }
 
+    /// Each query of demo/queries.jsonl ranks its expected images first, in order, over the
+    /// demo corpus, as `make demo` shows.
+    @Test func demoQueriesFindTheirExpectedImages() throws {
+        let demo = Self.repositoryRoot.appendingPathComponent("demo")
+        var options = EncoderOptions()
+        options.imageDirectory = demo.appendingPathComponent("images")
+        let encoder = try MMRetEncoder(modelDirectory: Self.modelDirectory, options: options)
+        let corpusIDs = try JSONLines.readStrings(at: demo.appendingPathComponent("corpus.jsonl"), field: "image")
+        let search = InnerProductSearch(corpus: try encoder.encodeImages(corpusIDs))
+
+        let queries = try JSONLines.readObjects(at: demo.appendingPathComponent("queries.jsonl"))
+        #expect(queries.count == 3)
+        for query in queries {
+            let type = try EncodingType(name: try #require(query.object["type"] as? String))
+            let expected = try #require(query.object["expected"] as? [String])
+            let text = query.object["text"] as? String
+            let image = query.object["image"] as? String
+            let embedding: [Float]
+            switch type {
+            case .text: embedding = try encoder.encodeText(try #require(text))
+            case .image: embedding = try encoder.encodeImage(try #require(image))
+            case .composed: embedding = try encoder.encodeComposed(caption: try #require(text), imageID: try #require(image))
+            }
+            let ranked = search.topK(embedding, k: expected.count).map { corpusIDs[$0.row] }
+            #expect(ranked == expected, "demo query on line \(query.lineNumber)")
+        }
+    }
+
     /// The reference file holds the first 16 captions, held-out images (in file-name order)
     /// and composed queries, as transformers embeds them from the F16 weights.
     @Test func embeddingsMatchTransformers() throws {
