@@ -183,8 +183,9 @@ public final class MMRetEncoder: Sendable {
         }
         guard let first = batches.first else { return }
 
-        // The first batch is decoded on every thread; later ones on one thread, beside the
-        // model, which has the remaining work to do.
+        // Each batch is decoded on as many threads as the model uses. Later batches are
+        // decoded while the model runs, and spreading that work over every core slows the
+        // model's shards evenly, so none of them waits idle for a slower one.
         var pending = ImageBatchLoader.start(
             range: first, ids: imageIDs, preprocessor: imagePreprocessor, workers: context.threadCount, locate: locateImage
         )
@@ -192,7 +193,7 @@ public final class MMRetEncoder: Sendable {
             let loaded = pending.wait()
             if number + 1 < batches.count {
                 pending = ImageBatchLoader.start(
-                    range: batches[number + 1], ids: imageIDs, preprocessor: imagePreprocessor, workers: 1, locate: locateImage
+                    range: batches[number + 1], ids: imageIDs, preprocessor: imagePreprocessor, workers: context.threadCount, locate: locateImage
                 )
             }
 
