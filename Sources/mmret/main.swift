@@ -34,6 +34,12 @@ let usage = """
           --query-type: text, image or mm_it (default mm_it)
           --query-text-field, --query-image-field: the query fields (default "text", "image")
           --top-k: ids kept per query (default 50)
+      evaluate --results RESULTS.json --ground-truth FILE.jsonl [--k 5,10,25,50]
+          Score the rankings of `search --queries` against the correct ids of each query:
+          Recall@k (FashionIQ's metric) and mAP@k (CIRCO's).
+          --id-field: the ground-truth field with the query id (default "id", else the
+              line number, as search uses)
+          --target-field: the field with the correct id or list of ids (default "target")
       info --model DIR
           Print a checkpoint's architecture, parameter count and stored dtype.
       tokenize --model DIR --input FILE.jsonl [--max-length N] [--text-field NAME]
@@ -150,6 +156,8 @@ do {
         try EncodeCommand.run(options)
     case "search":
         try SearchCommand.run(options)
+    case "evaluate":
+        try EvaluateCommand.run(options)
     case "tokenize":
         try TokenizeCommand.run(options)
     case "preprocess":
