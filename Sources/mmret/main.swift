@@ -9,7 +9,7 @@ let usage = """
           Embed each input line (or, for --type image without --input, every image file
           under --image-dir, sorted by path) and write a float32 N × D .npy matrix.
           --text-field, --image-field: the JSON fields to read (default "text", "image")
-          --batch-size: inputs per forward pass; speed only, never results (default 32)
+          --batch-size: inputs per forward pass; changes speed, not results (default 32)
           --max-length: token limit of each text (default 77, 75 for mm_it captions)
           --threads: threads for the model (default: all cores)
           --precision: fp32 (default, the reference's arithmetic) or bf16 (faster, cosine ≥ 0.999)
@@ -72,7 +72,7 @@ let usage = """
       bench-preprocess --model DIR --image-dir DIR --input FILE.jsonl [--image-field NAME]
           Measure images/s of decoding and preprocessing the listed images on one thread.
       help
-          Print this text. `mmret <command> --help` prints it too.
+          Print this text. `mmret <command> --help` prints that command's part.
 
     Results go to stdout, progress and errors to stderr. MMRET_GEMM=onednn (default) or
     openblas selects the matrix-multiply library.
@@ -141,8 +141,32 @@ guard let command = arguments.first else {
     exit(2)
 }
 let options = Array(arguments.dropFirst())
-if ["help", "--help", "-h"].contains(command) || options.contains("--help") || options.contains("-h") {
+/// Returns the entries of `usage` for `command` (search has two), or nil for an unknown
+/// command. An entry starts at a line indented by exactly two spaces whose first word is
+/// the command, and runs until the next such line or a blank line.
+func usage(of command: String) -> String? {
+    var entries: [String] = []
+    var inEntry = false
+    for line in usage.split(separator: "\n", omittingEmptySubsequences: false) {
+        let isEntryStart = line.hasPrefix("  ") && !line.hasPrefix("   ")
+        if isEntryStart {
+            inEntry = line.dropFirst(2).split(separator: " ").first.map(String.init) == command
+        } else if line.trimmingCharacters(in: .whitespaces).isEmpty {
+            inEntry = false
+        }
+        if inEntry {
+            entries.append(String(line))
+        }
+    }
+    return entries.isEmpty ? nil : "usage:\n" + entries.joined(separator: "\n") + "\n\n`mmret help` lists every command."
+}
+
+if ["help", "--help", "-h"].contains(command) {
     print(usage)
+    exit(0)
+}
+if options.contains("--help") || options.contains("-h") {
+    print(usage(of: command) ?? usage)
     exit(0)
 }
 

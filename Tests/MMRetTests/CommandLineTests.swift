@@ -95,11 +95,20 @@ struct CommandLineTests {
     }
 
     @Test func helpPrintsUsageEverywhere() throws {
-        for arguments in [["help"], ["--help"], ["bench", "--help"], ["tokenize", "-h"]] {
+        for arguments in [["help"], ["--help"], ["nonsense", "--help"]] {
             let run = try CommandRun(arguments)
             #expect(run.status == 0, "\(arguments)")
             #expect(run.stdout.hasPrefix("usage: mmret <command>"), "\(arguments)")
         }
+
+        // A command's --help prints that command's entries only.
+        for (arguments, command) in [(["bench", "--help"], "bench"), (["tokenize", "-h"], "tokenize"), (["search", "--help"], "search")] {
+            let run = try CommandRun(arguments)
+            #expect(run.status == 0, "\(arguments)")
+            #expect(run.stdout.hasPrefix("usage:\n  \(command) --model"), "\(arguments): \(run.stdout)")
+            #expect(!run.stdout.contains("  info --model"), "\(arguments) printed other commands")
+        }
+        #expect(try CommandRun(["search", "--help"]).stdout.components(separatedBy: "\n  search --model").count == 3)
         let bare = try CommandRun([])
         #expect(bare.status == 2)
         #expect(bare.stdout.isEmpty)
