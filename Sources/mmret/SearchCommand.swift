@@ -181,9 +181,10 @@ enum SearchCommand {
 
         let corpus = try loadCorpus(options, encoder: encoder, quiet: quiet)
         let search = InnerProductSearch(corpus: corpus.embeddings)
+        let rankings = search.topK(queries: queryEmbeddings, k: topK)
         var entries: [String] = []
         for index in 0 ..< queryEmbeddings.rows {
-            let ids = search.topK(queryEmbeddings.row(index), k: topK).map { jsonString(corpus.inputs.displayID(of: $0.row)) }
+            let ids = rankings[index].map { jsonString(corpus.inputs.displayID(of: $0.row)) }
             let queryID = queries.recordIDs[index] ?? String(queries.lineNumbers[index])
             entries.append("  \(jsonString(queryID)): [\(ids.joined(separator: ", "))]")
         }

@@ -260,6 +260,26 @@ struct EncoderTests {
         #expect(throws: EncoderError.self) { try Fixture.encoder { $0.batchSize = 0 } }
     }
 
+    /// The GEMM path for many queries ranks as the single-query loop does, across corpus
+    /// blocks, with scores equal up to float rounding.
+    @Test func batchedSearchMatchesOneQueryAtATime() {
+        var generator = SystemRandomNumberGenerator()
+        let dimension = 24
+        let corpus = Embeddings(rows: 9000, dimension: dimension, values: (0 ..< 9000 * dimension).map { _ in Float.random(in: -1 ... 1, using: &generator) })
+        let queries = Embeddings(rows: 37, dimension: dimension, values: (0 ..< 37 * dimension).map { _ in Float.random(in: -1 ... 1, using: &generator) })
+        let search = InnerProductSearch(corpus: corpus)
+        let batched = search.topK(queries: queries, k: 10, context: ComputeContext(threadCount: 2))
+        #expect(batched.count == queries.rows)
+        for query in 0 ..< queries.rows {
+            let single = search.topK(queries.row(query), k: 10)
+            #expect(batched[query].map(\.row) == single.map(\.row), "query \(query)")
+            let difference = zip(batched[query], single).map { abs($0.score - $1.score) }.max() ?? 0
+            #expect(difference <= 1e-5, "query \(query): scores differ by \(difference)")
+        }
+        let empty = search.topK(queries: queries, k: 0)
+        #expect(empty.count == queries.rows && empty.allSatisfy { $0.isEmpty })
+    }
+
     @Test func searchRanksByInnerProductWithStableTies() {
         let corpus = Embeddings(rows: 4, dimension: 2, values: [1, 0, 0, 1, 0.6, 0.8, 1, 0])
         let hits = InnerProductSearch(corpus: corpus).topK([1, 0], k: 3)
