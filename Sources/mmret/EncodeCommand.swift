@@ -82,7 +82,8 @@ enum EncodeCommand {
                 keptIndices.append(contentsOf: batch.inputIndices)
             }
         } catch let error as EncoderError {
-            throw InputError(describe(error, inputs: inputs))
+            let hint = error.inputIndex == nil ? "" : " (--skip-invalid skips bad inputs and records which lines were kept)"
+            throw InputError(describe(error, inputs: inputs) + hint)
         }
         for error in skipped.drain() {
             printDiagnostic("skipped \(describe(error, inputs: inputs))")
