@@ -91,7 +91,7 @@ func printDiagnostic(_ message: String) {
 /// The write end of the pipe through which the signal handler wakes the signal thread.
 nonisolated(unsafe) var signalPipeWriteEnd: Int32 = -1
 
-/// Deletes unfinished output files when the process is interrupted (Ctrl-C) or told to stop,
+/// Deletes unfinished output files when the process is interrupted (Ctrl-C) or terminated,
 /// then exits with the shell's status for that signal.
 ///
 /// A C signal handler may only call async-signal-safe functions, so it just writes the

@@ -12,9 +12,9 @@ IMAGE_LIST is a text file with one image path per line. It prints one line:
 
     reference encode fp32 images=N seconds=S images/s=R startup_s=T
 
-``seconds`` covers decoding, preprocessing and the model for every image; ``startup_s``
-is the time before that (imports and model loading), reported separately because the
-Python imports alone take seconds. bf16 runs the model under ``torch.autocast`` on the CPU.
+``seconds`` covers decoding, preprocessing and the model for every image. ``startup_s``
+is the time before that (imports and model loading). It is reported separately because
+the Python imports alone take seconds. bf16 runs the model under ``torch.autocast`` on the CPU.
 """
 
 import argparse

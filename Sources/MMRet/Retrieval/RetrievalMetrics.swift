@@ -8,7 +8,7 @@ public enum RetrievalMetrics {
     }
 
     /// Returns the average precision at `k` as CIRCO defines it: the precision at each rank
-    /// up to `k` that holds a relevant id, summed, divided by `min(k, relevant.count)`.
+    /// up to `k` that has a relevant id, summed, divided by `min(k, relevant.count)`.
     /// A query without relevant ids scores 0.
     public static func averagePrecision(ranked: [String], relevant: Set<String>, k: Int) -> Double {
         guard !relevant.isEmpty, k > 0 else { return 0 }
