@@ -90,18 +90,30 @@ enum EncodeCommand {
         }
         progress?.finish()
 
-        // The sidecar files go first, so the .npy appears only when everything is there.
-        var sidecars: [String] = []
+        // The sidecar files go first, so the .npy appears only when everything is there. A
+        // sidecar that an earlier run left beside the same output would describe other rows,
+        // so the one this run does not write is deleted.
+        let idsURL = sidecarURL(for: output, suffix: "ids.txt")
+        let linesURL = sidecarURL(for: output, suffix: "lines.txt")
+        var sidecars: [URL] = []
         if fromFolder {
-            let idsURL = sidecarURL(for: output, suffix: "ids.txt")
             try writeLinesAtomically(keptIndices.map { inputs.imageIDs[$0] }, to: idsURL)
-            sidecars.append(idsURL.path)
+            sidecars.append(idsURL)
         } else if skipInvalid {
-            let linesURL = sidecarURL(for: output, suffix: "lines.txt")
             try writeLinesAtomically(keptIndices.map { String(inputs.lineNumbers[$0]) }, to: linesURL)
-            sidecars.append(linesURL.path)
+            sidecars.append(linesURL)
         }
-        try writer.finish(expectedRows: keptIndices.count)
+        for stale in [idsURL, linesURL] where !sidecars.contains(stale) {
+            try? FileManager.default.removeItem(at: stale)
+        }
+        do {
+            try writer.finish(expectedRows: keptIndices.count)
+        } catch {
+            for sidecar in sidecars {
+                try? FileManager.default.removeItem(at: sidecar)
+            }
+            throw error
+        }
 
         if !quiet {
             var summary = "wrote \(keptIndices.count) × \(encoder.dimension) float32 embeddings to \(output.path)"
@@ -109,7 +121,7 @@ enum EncodeCommand {
                 summary += " (\(skippedLines + inputs.count - keptIndices.count) lines skipped)"
             }
             if !sidecars.isEmpty {
-                summary += "; row sources in " + sidecars.joined(separator: ", ")
+                summary += "; row sources in " + sidecars.map(\.path).joined(separator: ", ")
             }
             printDiagnostic(summary)
         }

@@ -105,12 +105,14 @@ struct EncodeInputs {
     /// are left out.
     static func scan(imageDirectory directory: URL) throws -> EncodeInputs {
         let extensions: Set<String> = ["jpg", "jpeg", "png", "webp", "gif", "bmp"]
+        // The folder itself may be a symbolic link, which the enumerator does not follow.
+        let resolved = directory.resolvingSymlinksInPath()
         guard let enumerator = FileManager.default.enumerator(
-            at: directory, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]
+            at: resolved, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]
         ) else {
             throw InputError("cannot list \(directory.path)")
         }
-        let root = directory.standardizedFileURL.path
+        let root = resolved.standardizedFileURL.path
         var ids: [String] = []
         for case let url as URL in enumerator {
             // A symbolic link counts when it points to a regular file.

@@ -47,6 +47,7 @@ enum EvaluateCommand {
             let relevant: Set<String>
             switch record.object[targetField] {
             case let single as String: relevant = [single]
+            case let number as NSNumber: relevant = ["\(number)"]
             case let list as [Any]: relevant = Set(list.map { "\($0)" })
             case nil: throw InputError("\(location): missing field '\(targetField)'; name the field of correct ids with --target-field")
             default: throw InputError("\(location): field '\(targetField)' must be an id or a list of ids")
@@ -61,6 +62,12 @@ enum EvaluateCommand {
         }
         guard !records.isEmpty else {
             throw InputError("\(truthPath) has no queries")
+        }
+
+        if let largest = cutoffs.max(), let shortest = rankings.values.map(\.count).min(), shortest < largest {
+            printDiagnostic(
+                "warning: some rankings hold only \(shortest) ids, fewer than k = \(largest); unless the corpus is that small, run search with --top-k \(largest) or more"
+            )
         }
 
         var output = "queries \(records.count)\n"

@@ -29,6 +29,9 @@ enum SearchCommand {
             guard options.optional("query-text") == nil, options.optional("query-image") == nil else {
                 throw CommandLineError("give either --queries FILE.jsonl or --query-text/--query-image, not both")
             }
+            guard options.optional("show-field") == nil else {
+                throw CommandLineError("--show-field applies to a single query; --queries writes ids only")
+            }
             let encoder = try MMRetEncoder(modelDirectory: modelDirectory, options: encoderOptions)
             try searchQueryFile(URL(fileURLWithPath: queriesPath), options: options, encoder: encoder, quiet: quiet)
             return
@@ -48,6 +51,7 @@ enum SearchCommand {
         guard queryText != nil || queryImage != nil else {
             throw CommandLineError("'search' needs --query-text, --query-image or both (a composed query), or --queries FILE.jsonl")
         }
+        let topK = try options.integer("top-k", default: 10, maximum: 1_000_000)
         let encoder = try MMRetEncoder(modelDirectory: modelDirectory, options: encoderOptions)
 
         // The query goes first, so a mistake in it shows before a long corpus encode.
@@ -65,7 +69,6 @@ enum SearchCommand {
         }
         let corpus = try loadCorpus(options, encoder: encoder, quiet: quiet)
 
-        let topK = try options.integer("top-k", default: 10, maximum: 1_000_000)
         let showsField = options.optional("show-field") != nil
         let hits = InnerProductSearch(corpus: corpus.embeddings).topK(query, k: topK)
         var output = ""
@@ -76,7 +79,15 @@ enum SearchCommand {
             }
             output += "\n"
         }
-        FileHandle.standardOutput.write(Data(output.utf8))
+        if let outputPath = options.optional("output") {
+            do {
+                try Data(output.utf8).write(to: URL(fileURLWithPath: outputPath), options: .atomic)
+            } catch {
+                throw InputError("cannot write \(outputPath): \(error.localizedDescription)")
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(output.utf8))
+        }
     }
 
     /// Returns the corpus with its embeddings. The corpus is `--corpus` (a JSON Lines file),

@@ -28,6 +28,7 @@ let usage = """
           --top-k: results to print (default 10)
           --id-field: the JSON field printed as the id (default "id", else the image or text)
           --show-field NAME: also print this field of each result's corpus line
+          --output FILE: write the results there instead of to stdout
       search --model DIR --corpus FILE.jsonl --queries FILE.jsonl [--output OUT.json]
           Rank the corpus for every query line and write {"query id": [top corpus ids]} as
           JSON, in query order (the format of CIRCO-style evaluations).

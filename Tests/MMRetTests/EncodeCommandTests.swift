@@ -106,6 +106,34 @@ struct EncodeCommandTests {
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("none.npy").path))
     }
 
+    /// A rerun to the same output removes the ids file of an earlier folder encode, which
+    /// would otherwise label the new rows; an image folder that is a link is followed; a
+    /// single search writes to --output when given.
+    @Test func rerunsLinksAndSearchOutput() throws {
+        let directory = try TestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let link = directory.appendingPathComponent("linked-images")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: Fixture.imageDirectory)
+        let output = directory.appendingPathComponent("a.npy")
+        let idsFile = directory.appendingPathComponent("a.ids.txt")
+
+        let folder = try CommandRun(["encode", "--model", Self.model, "--image-dir", link.path, "--type", "image", "--output", output.path, "--quiet"])
+        #expect(folder.status == 0, "\(folder.stderr)")
+        #expect(try String(contentsOf: idsFile, encoding: .utf8).split(separator: "\n").count == 6)
+
+        let fromFile = try Self.encode(["--type", "image", "--input", Self.input("images.jsonl"), "--output", output.path, "--quiet"])
+        #expect(fromFile.status == 0, "\(fromFile.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: idsFile.path), "a stale ids file survived the rerun")
+
+        let results = directory.appendingPathComponent("hits.tsv")
+        let search = try CommandRun([
+            "search", "--model", Self.model, "--image-dir", link.path, "--query-image", "palette.png", "--top-k", "1", "--output", results.path, "--quiet",
+        ])
+        #expect(search.status == 0, "\(search.stderr)")
+        #expect(search.stdout.isEmpty)
+        #expect(try String(contentsOf: results, encoding: .utf8) == "1\t1.0000\tpalette.png\n")
+    }
+
     /// Each bad input ends the run with an error naming the file and line, exit status 1,
     /// and no output file.
     @Test(arguments: [

@@ -234,6 +234,22 @@ struct EncoderTests {
         #expect(skipped.values.map(\.inputIndex) == [0, 2])
     }
 
+    /// When `consume` throws, the batch that was being decoded beside the model finishes
+    /// before `encode` returns: its warning has been sent by then, not later.
+    @Test func noDecodingOutlivesAThrowingConsumer() throws {
+        struct Stop: Error {}
+        let warnings = LockedList<String>()
+        let encoder = try Fixture.encoder { $0.batchSize = 8; $0.threadCount = 1; $0.warningHandler = { warnings.append($0) } }
+        let ids = Array(repeating: "gradient.jpg", count: 15) + ["gradient"]
+        #expect(throws: Stop.self) {
+            try encoder.encode(type: .image, imageIDs: ids) { _ in throw Stop() }
+        }
+        let atReturn = warnings.values.count
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(atReturn == 1)
+        #expect(warnings.values.count == atReturn)
+    }
+
     @Test func composedCountsMustMatch() throws {
         let encoder = try Fixture.encoder()
         #expect(throws: EncoderError.countMismatch(captions: 2, images: 1)) {

@@ -54,6 +54,18 @@ struct RetrievalMetricsTests {
         #expect(values["Recall@50"] == 1)
         #expect(values["mAP@1"] == values["Recall@1"], "with one target per query, AP@1 is the hit at rank 1")
 
+        // Numeric ids, single or in a list, match the ids of the rankings as text.
+        let numeric = directory.appendingPathComponent("numeric.json")
+        try Data("{\"0\": [\"12\", \"3\"], \"1\": [\"4\", \"9\"]}".utf8).write(to: numeric)
+        let numericTruth = directory.appendingPathComponent("numeric.jsonl")
+        try Data("{\"id\": 0, \"target\": 12}\n{\"id\": 1, \"target\": [9, 4]}\n".utf8).write(to: numericTruth)
+        let numericRun = try CommandRun(["evaluate", "--results", numeric.path, "--ground-truth", numericTruth.path, "--k", "1,2"])
+        #expect(numericRun.status == 0, "\(numericRun.stderr)")
+        #expect(numericRun.stdout == "queries 2\nRecall@1 1.0000\tmAP@1 1.0000\nRecall@2 1.0000\tmAP@2 1.0000\n", "\(numericRun.stdout)")
+
+        let short = try CommandRun(["evaluate", "--results", numeric.path, "--ground-truth", numericTruth.path, "--k", "1,5"])
+        #expect(short.stderr.contains("warning: some rankings hold only 2 ids, fewer than k = 5"), "\(short.stderr)")
+
         let missing = directory.appendingPathComponent("truth.jsonl")
         try Data("{\"id\": \"nope\", \"target\": \"001.png\"}\n".utf8).write(to: missing)
         let unknown = try CommandRun(["evaluate", "--results", results, "--ground-truth", missing.path])

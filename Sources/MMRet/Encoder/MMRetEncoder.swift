@@ -189,6 +189,9 @@ public final class MMRetEncoder: Sendable {
         var pending = ImageBatchLoader.start(
             range: first, ids: imageIDs, preprocessor: imagePreprocessor, workers: context.threadCount, locate: locateImage
         )
+        // Whichever way the loop ends, including a throw from the model or from `consume`,
+        // the batch being decoded finishes first, so no decoding thread outlives the call.
+        defer { _ = pending.wait() }
         for (number, range) in batches.enumerated() {
             let loaded = pending.wait()
             if number + 1 < batches.count {
@@ -205,9 +208,6 @@ public final class MMRetEncoder: Sendable {
                 }
                 switch invalidInputs {
                 case .stop:
-                    // Let the next batch's decoding finish before leaving, so no thread
-                    // outlives the call.
-                    _ = pending.wait()
                     throw error
                 case .skip(let report):
                     report(error)
