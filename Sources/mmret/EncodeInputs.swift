@@ -37,6 +37,27 @@ struct EncodeInputs {
         shownValues = ids.map { _ in nil }
     }
 
+    /// Returns the inputs of the given line numbers, in that order, such as the lines that
+    /// `encode --skip-invalid` kept.
+    func keepingLines(_ lines: [Int], listedIn listPath: String) throws -> EncodeInputs {
+        var indexOfLine: [Int: Int] = [:]
+        for (index, line) in lineNumbers.enumerated() {
+            indexOfLine[line] = index
+        }
+        var subset = EncodeInputs(sourcePath: sourcePath)
+        for line in lines {
+            guard let index = indexOfLine[line] else {
+                throw InputError("\(listPath) lists line \(line), which \(sourcePath) does not have; was it written for another corpus file?")
+            }
+            if !texts.isEmpty { subset.texts.append(texts[index]) }
+            if !imageIDs.isEmpty { subset.imageIDs.append(imageIDs[index]) }
+            subset.lineNumbers.append(line)
+            subset.recordIDs.append(recordIDs[index])
+            subset.shownValues.append(shownValues[index])
+        }
+        return subset
+    }
+
     /// Returns where input `index` came from: "file:line", or the image id for a folder scan.
     func location(of index: Int) -> String {
         lineNumbers.isEmpty ? imageIDs[index] : "\(sourcePath):\(lineNumbers[index])"

@@ -106,13 +106,21 @@ enum SearchCommand {
         let corpus: EncodeInputs
         let corpusSource: String
         if let corpusPath = options.optional("corpus") {
-            corpus = try EncodeInputs.read(
+            // Embeddings written with --skip-invalid cover only the lines listed beside them,
+            // so the other lines of the corpus file may be invalid.
+            let keptLines = options.optional("corpus-embeddings").flatMap { path -> (lines: [Int], listPath: String)? in
+                let linesURL = sidecarURL(for: URL(fileURLWithPath: path), suffix: "lines.txt")
+                guard let text = try? String(contentsOf: linesURL, encoding: .utf8) else { return nil }
+                return (text.split(separator: "\n").compactMap { Int($0) }, linesURL.path)
+            }
+            let records = try EncodeInputs.read(
                 jsonLines: URL(fileURLWithPath: corpusPath), type: corpusType,
                 textField: options.optional("text-field") ?? "text",
                 imageField: options.optional("image-field") ?? "image",
                 idField: options.optional("id-field") ?? "id", shownField: options.optional("show-field"),
-                skipInvalid: false, report: printDiagnostic
+                skipInvalid: keptLines != nil, report: { _ in }
             )
+            corpus = try keptLines.map { try records.keepingLines($0.lines, listedIn: $0.listPath) } ?? records
             corpusSource = corpusPath
         } else if let embeddingsPath = options.optional("corpus-embeddings") {
             guard FileManager.default.fileExists(atPath: embeddingsPath) else {

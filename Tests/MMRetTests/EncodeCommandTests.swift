@@ -230,6 +230,14 @@ struct EncodeCommandTests {
         #expect(run.stderr.contains("(3 lines skipped)"), "\(run.stderr)")
         let lines = try String(contentsOf: directory.appendingPathComponent("kept.lines.txt"), encoding: .utf8)
         #expect(lines == "1\n5\n")
+
+        // search pairs those rows with the kept lines of the same corpus file.
+        let search = try CommandRun([
+            "search", "--model", Self.model, "--image-dir", Self.images, "--corpus", input.path,
+            "--corpus-embeddings", output.path, "--query-image", "sub/stripes.jpg", "--top-k", "1", "--quiet",
+        ])
+        #expect(search.status == 0, "\(search.stderr)")
+        #expect(search.stdout == "1\t1.0000\tsub/stripes.jpg\n", "\(search.stdout)")
         let fixture = try Fixture()
         let expected = try fixture.expected("image")
         EncoderTests.expectMatches(try Embeddings(npyAt: output), Embeddings(rows: 2, dimension: expected.dimension, values: expected.row(0) + expected.row(5)), "kept rows")
