@@ -18,13 +18,7 @@ enum EncodeCommand {
             command: "encode", arguments: arguments, valueOptions: valueOptions, flagNames: flagNames
         )
         let modelDirectory = try options.directory("model")
-        let type: EncodingType
-        let typeName = try options.required("type")
-        do {
-            type = try EncodingType(name: typeName)
-        } catch {
-            throw CommandLineError("--type: \(error.description)")
-        }
+        let type = try encodingType(options, "type", default: nil)
         let output = URL(fileURLWithPath: try options.required("output"))
         let imageDirectory = options.optional("image-dir") != nil ? try options.directory("image-dir") : nil
         let quiet = options.flag("quiet")
@@ -124,6 +118,17 @@ enum EncodeCommand {
                 summary += "; row sources in " + sidecars.map(\.path).joined(separator: ", ")
             }
             printDiagnostic(summary)
+        }
+    }
+
+    /// Parses the input type named by `--name`, or `defaultName` when it is absent; nil
+    /// makes the option required.
+    static func encodingType(_ options: CommandLineArguments, _ name: String, default defaultName: String?) throws -> EncodingType {
+        let value = try defaultName.map { options.optional(name) ?? $0 } ?? options.required(name)
+        do {
+            return try EncodingType(name: value)
+        } catch {
+            throw CommandLineError("--\(name): \(error.description)")
         }
     }
 

@@ -97,12 +97,7 @@ enum SearchCommand {
     static func loadCorpus(
         _ options: CommandLineArguments, encoder: MMRetEncoder, quiet: Bool
     ) throws -> (inputs: EncodeInputs, embeddings: Embeddings) {
-        let corpusType: EncodingType
-        do {
-            corpusType = try EncodingType(name: options.optional("corpus-type") ?? "image")
-        } catch {
-            throw CommandLineError("--corpus-type: \(error.description)")
-        }
+        let corpusType = try EncodeCommand.encodingType(options, "corpus-type", default: "image")
         let corpus: EncodeInputs
         let corpusSource: String
         if let corpusPath = options.optional("corpus") {
@@ -153,29 +148,33 @@ enum SearchCommand {
             return (corpus, embeddings)
         }
 
-        let progress = quiet ? nil : ProgressReporter(total: corpus.count, label: "corpus \(EncodeCommand.unit(of: corpusType))")
+        let label = "corpus \(EncodeCommand.unit(of: corpusType))"
+        return (corpus, try encodeAll(corpus, type: corpusType, encoder: encoder, label: label, quiet: quiet))
+    }
+
+    /// Encodes every input with a progress display, turning an encoder error into one that
+    /// names the input's file and line.
+    static func encodeAll(
+        _ inputs: EncodeInputs, type: EncodingType, encoder: MMRetEncoder, label: String, quiet: Bool
+    ) throws -> Embeddings {
+        let progress = quiet ? nil : ProgressReporter(total: inputs.count, label: label)
         var embeddings = Embeddings(dimension: encoder.dimension)
         do {
-            try encoder.encode(type: corpusType, texts: corpus.texts, imageIDs: corpus.imageIDs, progress: { progress?.update($0) }) {
+            try encoder.encode(type: type, texts: inputs.texts, imageIDs: inputs.imageIDs, progress: { progress?.update($0) }) {
                 embeddings.append($0.embeddings)
             }
         } catch let error as EncoderError {
-            throw InputError(EncodeCommand.describe(error, inputs: corpus))
+            throw InputError(EncodeCommand.describe(error, inputs: inputs))
         }
         progress?.finish()
-        return (corpus, embeddings)
+        return embeddings
     }
 
     /// Ranks the corpus for every query of a JSON Lines file and writes
     /// `{"query id": ["corpus id", ...], ...}` in query order, to `--output` or stdout.
     /// A query's id is its `--id-field` value, else its line number.
     static func searchQueryFile(_ url: URL, options: CommandLineArguments, encoder: MMRetEncoder, quiet: Bool) throws {
-        let queryType: EncodingType
-        do {
-            queryType = try EncodingType(name: options.optional("query-type") ?? "mm_it")
-        } catch {
-            throw CommandLineError("--query-type: \(error.description)")
-        }
+        let queryType = try EncodeCommand.encodingType(options, "query-type", default: "mm_it")
         let queries = try EncodeInputs.read(
             jsonLines: url, type: queryType,
             textField: options.optional("query-text-field") ?? "text",
@@ -187,16 +186,7 @@ enum SearchCommand {
 
         // The queries are encoded before the corpus, so a bad query line shows before a
         // long corpus encode.
-        let progress = quiet ? nil : ProgressReporter(total: queries.count, label: "queries")
-        var queryEmbeddings = Embeddings(dimension: encoder.dimension)
-        do {
-            try encoder.encode(type: queryType, texts: queries.texts, imageIDs: queries.imageIDs, progress: { progress?.update($0) }) {
-                queryEmbeddings.append($0.embeddings)
-            }
-        } catch let error as EncoderError {
-            throw InputError(EncodeCommand.describe(error, inputs: queries))
-        }
-        progress?.finish()
+        let queryEmbeddings = try encodeAll(queries, type: queryType, encoder: encoder, label: "queries", quiet: quiet)
 
         let corpus = try loadCorpus(options, encoder: encoder, quiet: quiet)
         let search = InnerProductSearch(corpus: corpus.embeddings)

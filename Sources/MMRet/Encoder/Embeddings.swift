@@ -2,7 +2,7 @@ import Foundation
 
 /// A float32 matrix of embeddings: one row per input, `dimension` values per row, in C order.
 public struct Embeddings: Sendable, Equatable {
-    public let rows: Int
+    public private(set) var rows: Int
     public let dimension: Int
     /// Row-major values, `rows * dimension` of them.
     public private(set) var values: [Float]
@@ -51,7 +51,7 @@ public struct Embeddings: Sendable, Equatable {
     public mutating func append(_ other: Embeddings) {
         precondition(other.dimension == dimension, "cannot stack rows of \(other.dimension) values under rows of \(dimension)")
         values.append(contentsOf: other.values)
-        self = Embeddings(rows: rows + other.rows, dimension: dimension, values: values)
+        rows += other.rows
     }
 
     /// Scales every row to unit L2 norm, as `torch.nn.functional.normalize` does: the norm is

@@ -82,14 +82,14 @@ final class ImageBatchLoader: @unchecked Sendable {
         return self
     }
 
-    /// Returns the pixel values of the inputs `kept` (absolute input indices, in order), packed.
-    func pixelValues(keeping kept: [Int], valuesPerImage: Int) -> [Float] {
-        if kept.count == range.count {
+    /// Returns the pixel values of `inputs` (absolute input indices, in order), packed.
+    func pixelValues(keeping inputs: [Int], valuesPerImage: Int) -> [Float] {
+        if inputs.count == range.count {
             return pixels
         }
         var packed: [Float] = []
-        packed.reserveCapacity(kept.count * valuesPerImage)
-        for index in kept {
+        packed.reserveCapacity(inputs.count * valuesPerImage)
+        for index in inputs {
             let offset = index - range.lowerBound
             packed.append(contentsOf: pixels[offset * valuesPerImage ..< (offset + 1) * valuesPerImage])
         }

@@ -200,10 +200,10 @@ public final class MMRetEncoder: Sendable {
                 )
             }
 
-            var kept: [Int] = []
+            var decodedInputs: [Int] = []
             for (offset, error) in loaded.errors.enumerated() {
                 guard let error else {
-                    kept.append(range.lowerBound + offset)
+                    decodedInputs.append(range.lowerBound + offset)
                     continue
                 }
                 switch invalidInputs {
@@ -214,11 +214,11 @@ public final class MMRetEncoder: Sendable {
                 }
             }
 
-            if !kept.isEmpty {
-                let pixels = loaded.pixelValues(keeping: kept, valuesPerImage: imagePreprocessor.valuesPerImage)
+            if !decodedInputs.isEmpty {
+                let pixels = loaded.pixelValues(keeping: decodedInputs, valuesPerImage: imagePreprocessor.valuesPerImage)
                 var features = try model.imageFeatures(pixelValues: pixels, context: context)
                 if type == .composed {
-                    let captions = kept.map { texts[$0] }
+                    let captions = decodedInputs.map { texts[$0] }
                     let textFeatures = try textFeatures(captions, maxLength: options.composedTextMaxLength)
                     for index in features.values.indices {
                         features.values[index] += textFeatures.values[index]
@@ -228,7 +228,7 @@ public final class MMRetEncoder: Sendable {
                 if options.normalized || type == .composed {
                     embeddings.normalizeRows()
                 }
-                try consume(EncodedBatch(embeddings: embeddings, inputIndices: kept))
+                try consume(EncodedBatch(embeddings: embeddings, inputIndices: decodedInputs))
             }
             progress?(range.upperBound)
         }
