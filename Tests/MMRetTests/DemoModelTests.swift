@@ -42,7 +42,7 @@ struct DemoModelTests {
         return try MMRetEncoder(modelDirectory: modelDirectory, options: options)
     }
 
-    /// The fraction of queries whose best-scoring image is the expected one.
+    /// Returns the fraction of queries whose best-scoring image is the expected one.
     static func recallAtOne(queries: Embeddings, gallery: Embeddings, galleryIDs: [String], expected: [String]) -> Double {
         let search = InnerProductSearch(corpus: gallery)
         var hits = 0

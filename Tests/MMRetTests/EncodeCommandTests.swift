@@ -106,9 +106,9 @@ struct EncodeCommandTests {
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("none.npy").path))
     }
 
-    /// A rerun to the same output removes the ids file of an earlier folder encode, which
-    /// would otherwise label the new rows; an image folder that is a link is followed; a
-    /// single search writes to --output when given.
+    /// A rerun to the same output removes the ids file of an earlier folder encode, because
+    /// it would label the new rows. An image folder that is a link is followed, and a single
+    /// search writes to --output when given.
     @Test func rerunsLinksAndSearchOutput() throws {
         let directory = try TestFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -250,7 +250,8 @@ struct EncodeCommandTests {
         let fixture = try Fixture()
         let images = try fixture.expected("image")
 
-        /// The corpus ids ranked by inner product with `query`, as the reference's flat index does.
+        /// Returns the corpus ids ranked by inner product with `query`, as the reference's flat
+        /// index ranks them.
         func expectedRanking(_ query: [Float]) -> [String] {
             let scores = (0 ..< images.rows).map { row in zip(images.row(row), query).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
             return scores.indices.sorted { scores[$0] > scores[$1] }.map { fixture.imageIDs[$0] }

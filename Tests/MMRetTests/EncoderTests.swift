@@ -49,7 +49,8 @@ struct EncoderTests {
 
     /// Checks every row of `actual` against `expected` within the parity tolerances.
     static func expectMatches(_ actual: Embeddings, _ expected: Embeddings, _ label: String) {
-        #expect(actual.rows == expected.rows && actual.dimension == expected.dimension, "\(label): shape")
+        #expect(actual.rows == expected.rows, "\(label): rows")
+        #expect(actual.dimension == expected.dimension, "\(label): dimension")
         guard actual.rows == expected.rows, actual.dimension == expected.dimension else { return }
         for row in 0 ..< actual.rows {
             let a = actual.row(row)
@@ -144,7 +145,7 @@ struct EncoderTests {
     /// Batch size and thread count change how the work is split, never the results (within
     /// 1e-5, the room that different GEMM blockings leave).
     @Test(arguments: [(1, 1), (2, 2), (5, 1), (256, 2)])
-    func resultsDoNotDependOnBatchSizeOrThreads(batchSize: Int, threads: Int) throws {
+    func batchSizeAndThreadsKeepResults(batchSize: Int, threads: Int) throws {
         let fixture = try Fixture()
         let baseline = try Fixture.encoder { $0.batchSize = 32; $0.threadCount = 1 }
         let encoder = try Fixture.encoder { $0.batchSize = batchSize; $0.threadCount = threads }
@@ -220,7 +221,8 @@ struct EncoderTests {
                 Issue.record("unexpected error \(error)")
                 return
             }
-            #expect(index == 2 && id == "broken.jpg")
+            #expect(index == 2)
+            #expect(id == "broken.jpg")
             #expect(error.description.contains("broken.jpg"))
         }
 
@@ -293,7 +295,8 @@ struct EncoderTests {
             #expect(difference <= 1e-5, "query \(query): scores differ by \(difference)")
         }
         let empty = search.topK(queries: queries, k: 0)
-        #expect(empty.count == queries.rows && empty.allSatisfy { $0.isEmpty })
+        #expect(empty.count == queries.rows)
+        #expect(empty.allSatisfy { $0.isEmpty })
     }
 
     @Test func searchRanksByInnerProductWithStableTies() {

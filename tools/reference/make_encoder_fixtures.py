@@ -10,9 +10,9 @@ rerun with those versions reproduces the committed files. Nothing is downloaded.
 It writes:
 
 * ``Tests/MMRetTests/Fixtures/models/end-to-end/``: a random-weight CLIP checkpoint with the
-  full 49,408-token CLIP vocabulary and the real tokenizer files, minimal hidden sizes, a
-  ``preprocessor_config.json`` for 32-pixel images, and float16 weights, so that it stays
-  small while every file a real BGE-VL snapshot has is present.
+  full 49,408-token CLIP vocabulary and the real tokenizer files. It has minimal hidden
+  sizes, a ``preprocessor_config.json`` for 32-pixel images and float16 weights. So it
+  stays small, while every file of a real BGE-VL snapshot is present.
 * ``Tests/MMRetTests/Fixtures/encoder/``: images made with Pillow (JPEG, PNG in several
   modes, a JPEG named ``.png``, one in a subfolder), and ``texts.jsonl``, ``images.jsonl``
   and ``composed.jsonl``, the inputs of the three encoding types.

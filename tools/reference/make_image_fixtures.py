@@ -28,7 +28,7 @@ What is stored, under Tests/MMRetTests/Fixtures/images/:
 * ``errors/``: files that must be rejected.
 * ``manifest.json``: every case with its input, config, expected file and notes.
 
-Two kinds of case deliberately differ from the reference, and the manifest says so:
+Two kinds of case deliberately differ from the reference, and the manifest records which:
 
 * 16-bit greyscale PNG: Pillow opens it as mode I;16 and ``convert("RGB")`` clips every
   value above 255 to white. The expected image is computed from the high byte of each

@@ -7,7 +7,7 @@
 /// Result codes of the decode functions below.
 enum {
     MMRET_DECODE_OK = 0,
-    /// The library rejected the data; `message` says why.
+    /// The library rejected the data, and `message` gives the reason.
     MMRET_DECODE_FAILED = 1,
     /// width * height exceeds the caller's maximum; nothing was allocated for pixels.
     MMRET_DECODE_TOO_MANY_PIXELS = 2,

@@ -47,7 +47,7 @@ public enum JSONLines {
     /// Returns every object of the file at `url`, in file order.
     ///
     /// With `skipInvalidLine`, a line that is not valid UTF-8 or not one JSON object is
-    /// passed to it and left out instead of ending the read; an unreadable file still throws.
+    /// passed to it and left out instead of ending the read. An unreadable file still throws.
     public static func readObjects(
         at url: URL, skipInvalidLine: ((JSONLinesError) -> Void)? = nil
     ) throws(JSONLinesError) -> [JSONLinesRecord] {

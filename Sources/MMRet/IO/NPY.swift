@@ -146,8 +146,8 @@ public enum NPY {
 ///
 /// Rows go to a temporary file beside the destination. `finish` writes the final shape into
 /// the header, which was written with room for any row count, and renames the file over the
-/// destination; a writer that is dropped without `finish` removes its temporary file, so
-/// an interrupted job leaves no partial output.
+/// destination. A writer dropped without `finish` removes its temporary file, so an
+/// interrupted job leaves no partial output.
 public final class NPYStreamWriter {
     public let url: URL
     /// The shape of one row: `[columns]` for a matrix, `[3, H, W]` for images.

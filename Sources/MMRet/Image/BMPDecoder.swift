@@ -189,7 +189,13 @@ enum BMPDecoder {
                 // Encoded run: `count` pixels of one index, or of two alternating 4-bit indices.
                 let run = column + count > width ? max(0, width - column) : count
                 for index in 0..<run {
-                    indices.append(fourBit ? (index % 2 == 0 ? value >> 4 : value & 0x0F) : value)
+                    if !fourBit {
+                        indices.append(value)
+                    } else if index % 2 == 0 {
+                        indices.append(value >> 4)
+                    } else {
+                        indices.append(value & 0x0F)
+                    }
                 }
                 column += run
                 continue

@@ -51,7 +51,7 @@ public struct CLIPModel: Sendable {
         try self.init(config: config, store: store, layout: .preferred(for: precision))
     }
 
-    /// Loads the model with its encoder layers' weights stored as `layout` says, so that
+    /// Loads the model with its encoder layers' weights stored in `layout`, so that
     /// tests can run the layout this processor would not pick.
     init(config: CLIPConfig, store: WeightStore, layout: WeightLayout) throws(WeightsError) {
         let reader = try WeightReader(store: store, config: config)
